@@ -1,0 +1,220 @@
+"""Typed, validated configuration read once from environment variables.
+
+Every variable is documented in the README table. A wrong value stops start-up with a
+`SettingsError` that names the variable, instead of failing later on a request.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+
+class SettingsError(ValueError):
+    """A configuration variable is missing, malformed or conflicts with another."""
+
+
+def _int(minimum: int = 0) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum:
+            raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _float(minimum: float = 0.0) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        if value < minimum:
+            raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _csv(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _str(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _optional_str(name: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _path(name: str, raw: str) -> Path:
+    if not raw.strip():
+        raise SettingsError(f"{name} must not be empty")
+    return Path(raw.strip())
+
+
+def _optional_path(name: str, raw: str) -> Path | None:
+    return Path(raw.strip()) if raw.strip() else None
+
+
+def _env(parser: Callable[[str, str], Any], default: Any = None, doc: str = "") -> Any:
+    """Declare a setting: the parser, its default and the README description."""
+    return field(default=default, metadata={"parse": parser, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration. Field `foo_bar` is read from env var `FOO_BAR`."""
+
+    host: str = _env(_str, "127.0.0.1", "Interface the API binds to.")
+    port: int = _env(_int(1), 8080, "HTTP port of the API (and of `make run`).")
+    web_concurrency: int = _env(_int(1), 2, "gunicorn worker processes.")
+    data_dir: Path = _env(_path, Path(".data"), "Runtime state: embedded Redis, demo images, secrets.")
+    redis_url: str | None = _env(
+        _optional_str, None, "Redis for cache and jobs. Unset: the launcher starts an embedded one."
+    )
+    huey_redis_db: int = _env(_int(0), 1, "Redis db used by the job queue (the cache uses the URL's db).")
+    storage_backend: str = _env(_choice("local", "cos"), "local", "`local` (folder) or `cos`.")
+    local_storage_dir: Path | None = _env(
+        _optional_path, None, "Folder served by the local backend (default `DATA_DIR/images`)."
+    )
+    local_signing_secret: str | None = _env(
+        _optional_str, None, "HMAC key for local signed URLs (default: generated in `DATA_DIR`)."
+    )
+    public_base_url: str | None = _env(
+        _optional_str, None, "Absolute origin put in front of local signed URLs (default: relative)."
+    )
+    cos_secret_id: str | None = _env(_optional_str, None, "COS SecretId.")
+    cos_secret_key: str | None = _env(_optional_str, None, "COS SecretKey.")
+    cos_token: str | None = _env(_optional_str, None, "STS session token, sent as `x-cos-security-token`.")
+    cos_region: str | None = _env(_optional_str, None, "COS region, e.g. `ap-beijing`.")
+    cos_bucket: str | None = _env(_optional_str, None, "Bucket name with APPID, e.g. `images-1250000000`.")
+    cos_domain: str | None = _env(
+        _optional_str, None, "Custom or CDN host for signed URLs (may carry a port)."
+    )
+    cos_scheme: str = _env(_choice("https", "http"), "https", "Scheme of signed URLs and SDK calls.")
+    cos_endpoint: str | None = _env(
+        _optional_str, None, "`host:port` the SDK talks to instead of the regional endpoint."
+    )
+    cos_timeout_seconds: float = _env(_float(0.1), 10.0, "Timeout of one COS SDK call.")
+    url_window_seconds: int = _env(_int(60), 3600, "Signing window: URLs roll over once per window.")
+    url_min_remaining_seconds: int = _env(
+        _int(10), 3600, "Every URL handed out stays valid at least this long."
+    )
+    cache_ttl_seconds: int = _env(_int(10), 3600, "How long object metadata is trusted before revalidation.")
+    negative_ttl_seconds: int = _env(_int(1), 60, "How long a missing object (404) is remembered.")
+    l1_max_entries: int = _env(_int(1), 10000, "In-process cache bound (entries).")
+    l1_ttl_seconds: int = _env(_int(1), 60, "In-process cache lifetime of an entry.")
+    access_flush_seconds: float = _env(_float(0.0), 5.0, "Interval of batched access-time and counter writes.")
+    prerefresh_lead_seconds: int = _env(_int(0), 900, "Pre-refresh revalidates entries this long before they lapse.")
+    hot_horizon_seconds: int = _env(_int(1), 3600, "A key accessed within this horizon is hot.")
+    max_batch_keys: int = _env(_int(1), 500, "Largest batch accepted by `POST /api/v1/urls`.")
+    allowed_key_prefixes: tuple[str, ...] = _env(_csv, (), "Comma-separated key prefixes allowed (empty: all).")
+    cors_origins: tuple[str, ...] = _env(_csv, (), "Comma-separated origins allowed by CORS (`*` for any).")
+    storage_retries: int = _env(_int(0), 3, "Retries of a transient storage error (timeouts, 5xx).")
+    storage_backoff_seconds: float = _env(_float(0.0), 0.05, "First retry delay in requests; doubles, with jitter.")
+    redis_timeout_seconds: float = _env(_float(0.01), 0.5, "Socket timeout of cache Redis calls.")
+    redis_retry_seconds: float = _env(_float(0.0), 2.0, "After a Redis failure, skip Redis this long (degraded).")
+    admin_token: str | None = _env(
+        _optional_str, None, "Bearer token of admin endpoints (default: generated in `DATA_DIR`)."
+    )
+    log_level: str = _env(_choice("debug", "info", "warning", "error"), "info", "Log level.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Read every field from `environ` (default `os.environ`); `overrides` win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.name.upper()
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+            elif name in environ:
+                values[f.name] = f.metadata["parse"](name, environ[name])
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Cross-field checks; raises SettingsError naming the variables."""
+        if self.storage_backend == "cos":
+            missing = [
+                name
+                for name in ("cos_secret_id", "cos_secret_key", "cos_bucket")
+                if not getattr(self, name)
+            ]
+            if not self.cos_region and not self.cos_domain and not self.cos_endpoint:
+                missing.append("cos_region")
+            if missing:
+                names = ", ".join(n.upper() for n in missing)
+                raise SettingsError(f"STORAGE_BACKEND=cos needs {names}")
+        for prefix in self.allowed_key_prefixes:
+            if prefix.startswith("/"):
+                raise SettingsError(f"ALLOWED_KEY_PREFIXES entries must not start with '/': {prefix!r}")
+        if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
+            raise SettingsError(f"PUBLIC_BASE_URL must start with http:// or https://, got {self.public_base_url!r}")
+
+    @property
+    def images_dir(self) -> Path:
+        return self.local_storage_dir or self.data_dir / "images"
+
+    def secret(self, name: str) -> str:
+        """A secret kept in DATA_DIR, created on first use so every process shares it."""
+        path = self.data_dir / f"{name}.secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(secrets.token_urlsafe(32))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)  # atomic create-if-absent: the first process wins
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+
+    @property
+    def signing_secret(self) -> str:
+        return self.local_signing_secret or self.secret("local-signing")
+
+    @property
+    def effective_admin_token(self) -> str:
+        return self.admin_token or self.secret("admin-token")
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) rows for the README table."""
+    rows = []
+    for f in fields(Settings):
+        default = "" if f.default is None else f.default
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        rows.append((f.name.upper(), str(default), f.metadata["doc"]))
+    return rows

@@ -1,0 +1,57 @@
+"""Storage adapters behind one interface; `build_storage` picks one from the settings."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import (
+    AccessDenied,
+    ListPage,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStream,
+    RangeNotSatisfiable,
+    Storage,
+    StorageError,
+    StorageUnavailable,
+)
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+__all__ = [
+    "AccessDenied",
+    "ListPage",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStream",
+    "RangeNotSatisfiable",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "build_storage",
+]
+
+
+def _local(settings: "Settings") -> Storage:
+    from .local import LocalStorage
+
+    return LocalStorage(
+        root=settings.images_dir,
+        secret=settings.signing_secret,
+        base_url=settings.public_base_url,
+        retries=settings.storage_retries,
+        backoff=settings.storage_backoff_seconds,
+    )
+
+
+def _cos(settings: "Settings") -> Storage:
+    from .cos import CosStorage
+
+    return CosStorage.from_settings(settings)
+
+
+BACKENDS = {"local": _local, "cos": _cos}
+
+
+def build_storage(settings: "Settings") -> Storage:
+    return BACKENDS[settings.storage_backend](settings)

@@ -1,0 +1,151 @@
+"""The storage contract every adapter fulfils.
+
+The base class owns policy (retries of transient errors, the error vocabulary); adapters only
+talk to their store. Views and jobs never see a vendor exception: adapters translate them into
+the errors below.
+"""
+from __future__ import annotations
+
+import logging
+import mimetypes
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator, TypeVar
+
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class StorageError(Exception):
+    """Base of every storage failure; `status` is the HTTP status it maps to."""
+
+    status = 502
+    code = "storage_error"
+
+
+class ObjectNotFound(StorageError):
+    status = 404
+    code = "not_found"
+
+
+class AccessDenied(StorageError):
+    status = 403
+    code = "access_denied"
+
+
+class RangeNotSatisfiable(StorageError):
+    status = 416
+    code = "range_not_satisfiable"
+
+
+class StorageUnavailable(StorageError):
+    """Transient: timeouts, dropped connections, 5xx. Worth retrying."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    last_modified: float  # epoch seconds
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ObjectInfo":
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[ObjectInfo]
+    next_cursor: str | None
+
+
+@dataclass
+class ObjectStream:
+    """An open object (or a byte range of it) to stream to a client."""
+
+    info: ObjectInfo
+    chunks: Iterator[bytes]
+    length: int
+    byte_range: tuple[int, int] | None  # inclusive (first, last) when a range was asked
+    close: Callable[[], None]
+
+
+def guess_content_type(key: str) -> str:
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+class Storage(ABC):
+    """A private object store that can sign time-limited read URLs."""
+
+    name: str = "abstract"
+
+    def __init__(self, retries: int = 3, backoff: float = 0.05) -> None:
+        self.retries = retries
+        self.backoff = backoff
+
+    # -- public API: retried, vocabulary-checked -------------------------------------------
+    def head(self, key: str) -> ObjectInfo:
+        """Metadata of one object; raises ObjectNotFound, AccessDenied or StorageUnavailable."""
+        return self._retrying(lambda: self._head(key))
+
+    def open(self, key: str, byte_range: tuple[int, int | None] | None = None) -> ObjectStream:
+        """Stream an object, or the inclusive byte range (first, last|None) of it."""
+        return self._retrying(lambda: self._open(key, byte_range))
+
+    def list(self, prefix: str = "", cursor: str | None = None, limit: int = 100) -> ListPage:
+        """One page of objects under `prefix`, in key order, resuming after `cursor`."""
+        return self._retrying(lambda: self._list(prefix, cursor, limit))
+
+    @abstractmethod
+    def sign(self, key: str, start: int, expires: int) -> str:
+        """A read URL valid from `start` to `expires` (epoch seconds). Pure: no I/O, and
+        deterministic: the same arguments give the same URL in every process."""
+
+    @abstractmethod
+    def owns_url(self, url: str) -> bool:
+        """True when `url` points at this store's host: the only redirect targets allowed."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- adapter hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _head(self, key: str) -> ObjectInfo: ...
+
+    @abstractmethod
+    def _open(self, key: str, byte_range: tuple[int, int | None] | None) -> ObjectStream: ...
+
+    @abstractmethod
+    def _list(self, prefix: str, cursor: str | None, limit: int) -> ListPage: ...
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """Retry transient errors with exponential backoff and jitter; others fail at once."""
+        retryer = Retrying(
+            retry=retry_if_exception_type(StorageUnavailable),
+            stop=stop_after_attempt(self.retries + 1),
+            # Gaps grow b, 2b, 4b (+ up to b/2 of jitter) so clients do not retry in lockstep.
+            wait=wait_exponential_jitter(multiplier=self.backoff, jitter=self.backoff / 2, max=self.backoff * 8),
+            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "storage %s: transient error, retry %d: %s",
+                self.name,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome else "",
+            ),
+        )
+        return retryer(call)
