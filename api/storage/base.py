@@ -28,21 +28,25 @@ class StorageError(Exception):
 
     status = 502
     code = "storage_error"
+    message = "storage failed"
 
 
 class ObjectNotFound(StorageError):
     status = 404
     code = "not_found"
+    message = "object not found"
 
 
 class AccessDenied(StorageError):
     status = 403
     code = "access_denied"
+    message = "storage denied access to the object"
 
 
 class RangeNotSatisfiable(StorageError):
     status = 416
     code = "range_not_satisfiable"
+    message = "requested range not satisfiable"
 
 
 class StorageUnavailable(StorageError):
@@ -50,6 +54,7 @@ class StorageUnavailable(StorageError):
 
     status = 503
     code = "storage_unavailable"
+    message = "storage is unavailable, try again"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,51 @@
+"""What the cache stores per key, and what it hands out."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..storage import ObjectInfo
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """Validated metadata of one key (or the fact that it is missing) and when it was checked."""
+
+    info: ObjectInfo | None  # None: the object does not exist (negative entry)
+    validated_at: float
+
+    @property
+    def missing(self) -> bool:
+        return self.info is None
+
+    def fresh(self, now: float, ttl: float, negative_ttl: float) -> bool:
+        return now < self.validated_at + (negative_ttl if self.missing else ttl)
+
+    def to_json(self) -> dict:
+        """Short field names: one entry per cached key, so Redis memory is per-byte."""
+        if self.info is None:
+            return {"x": 1, "v": self.validated_at}
+        i = self.info
+        return {"s": i.size, "e": i.etag, "c": i.content_type, "m": i.last_modified, "v": self.validated_at}
+
+    @classmethod
+    def from_json(cls, key: str, data: dict) -> "CacheEntry":
+        if data.get("x"):
+            return cls(None, float(data["v"]))
+        info = ObjectInfo(key, int(data["s"]), data["e"], data["c"], float(data["m"]))
+        return cls(info, float(data["v"]))
+
+
+@dataclass(frozen=True)
+class ResolvedUrl:
+    """A signed URL as handed to clients; `refresh_at` is when a newer URL is issued."""
+
+    key: str
+    url: str
+    expires_at: int
+    refresh_at: int
+    etag: str
+    content_type: str
+    size: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)

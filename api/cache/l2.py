@@ -1,0 +1,21 @@
+"""The shared tier: Flask-Caching's RedisCache with compact JSON values.
+
+JSON keeps cached data inert: a value read back from Redis can never run code.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cachelib.serializers import JSONSerializer
+from flask_caching.backends.rediscache import RedisCache
+
+
+class CompactJSONSerializer(JSONSerializer):
+    """JSON without spaces: entries are small and many, so every byte counts in Redis."""
+
+    def dumps(self, value: Any, *args: Any, **kwargs: Any) -> bytes | None:
+        return super().dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class JsonRedisCache(RedisCache):
+    serializer = CompactJSONSerializer()

@@ -1,0 +1,1 @@
+"""HTTP views: thin adapters between requests and the domain."""

@@ -1,0 +1,34 @@
+"""Liveness and readiness probes."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from .. import context
+from ..schemas import HealthSchema
+from ..storage import StorageError
+
+bp = Blueprint("health", __name__, description="Probes")
+
+
+@bp.route("/healthz")
+@bp.response(200, HealthSchema)
+def healthz():
+    """The process answers."""
+    return {"status": "ok", "checks": {}}
+
+
+@bp.route("/readyz")
+@bp.response(200, HealthSchema)
+@bp.alt_response(503, schema=HealthSchema)
+def readyz():
+    """Redis and storage reachable: `ok`; Redis down: `degraded` (still serving); storage down: 503."""
+    redis_ok = context.url_cache().ping()
+    try:
+        context.storage().list("", None, 1)
+        storage_ok = True
+    except StorageError:
+        storage_ok = False
+    checks = {"redis": "ok" if redis_ok else "down", "storage": "ok" if storage_ok else "down"}
+    if not storage_ok:
+        return {"status": "unavailable", "checks": checks}, 503, {"Cache-Control": "no-store"}
+    return {"status": "ok" if redis_ok else "degraded", "checks": checks}, 200, {"Cache-Control": "no-store"}

@@ -1,0 +1,39 @@
+"""Resolve keys to signed URLs, one at a time or in batches."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import context
+from ..keys import InvalidKey
+from ..schemas import ResolveBatchArgsSchema, ResolveBatchSchema, ResolvedUrlSchema, ResolveQueryArgsSchema
+
+bp = Blueprint("urls", __name__, url_prefix="/api/v1/urls", description="Resolve object keys to signed URLs")
+
+
+@bp.route("/<key:key>")
+@bp.arguments(ResolveQueryArgsSchema, location="query", error_status_code=400)
+@bp.response(200, ResolvedUrlSchema)
+def resolve_one(args: dict, key: str):
+    """Signed URL of one key, with at least URL_MIN_REMAINING_SECONDS of validity left."""
+    cache = context.url_cache()
+    resolved = cache.resolve(context.valid_key(key), refresh=args["refresh"])
+    max_age = max(0, int(resolved.refresh_at - cache.clock()))
+    return resolved.to_dict(), 200, {"Cache-Control": f"private, max-age={max_age}"}
+
+
+@bp.route("")
+class Batch(MethodView):
+    @bp.arguments(ResolveBatchArgsSchema, error_status_code=400)
+    @bp.response(200, ResolveBatchSchema)
+    def post(self, args: dict):
+        """Signed URLs of many keys in one round trip; a bad key fails alone, listed in `errors`."""
+        errors, valid = [], []
+        for key in args["keys"]:
+            try:
+                valid.append(context.valid_key(key))
+            except InvalidKey as error:
+                errors.append({"key": key, "code": error.code, "message": error.message})
+        found, failed = context.url_cache().resolve_many(valid, refresh=args["refresh"])
+        errors += [{"key": key, "code": error.code, "message": error.message} for key, error in failed.items()]
+        return {"items": [found[k].to_dict() for k in dict.fromkeys(valid) if k in found], "errors": errors}

@@ -1,0 +1,73 @@
+"""Request and response schemas, named by role; server-set fields are dump-only."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+from marshmallow import fields, validate
+
+
+class _Schema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # accept fields added by newer clients
+
+
+class ResolvedUrlSchema(_Schema):
+    key = fields.String(dump_only=True)
+    url = fields.String(dump_only=True, metadata={"description": "Signed URL, valid until `expires_at`"})
+    expires_at = fields.Integer(dump_only=True, metadata={"description": "Epoch seconds the URL stops working"})
+    refresh_at = fields.Integer(dump_only=True, metadata={"description": "Epoch seconds a newer URL is issued"})
+    etag = fields.String(dump_only=True)
+    content_type = fields.String(dump_only=True)
+    size = fields.Integer(dump_only=True)
+
+
+class ResolveQueryArgsSchema(_Schema):
+    refresh = fields.Boolean(load_default=False, metadata={"description": "Revalidate with storage first"})
+
+
+class ResolveBatchArgsSchema(_Schema):
+    keys = fields.List(fields.Raw(), required=True, metadata={"description": "Object keys (max MAX_BATCH_KEYS)"})
+    refresh = fields.Boolean(load_default=False)
+
+    @ma.validates("keys")
+    def _cap(self, keys: list, **_: object) -> None:
+        cap = current_app.config["MAX_BATCH_KEYS"]
+        if not keys:
+            raise ma.ValidationError("Give at least one key.")
+        if len(keys) > cap:
+            raise ma.ValidationError(f"At most {cap} keys per request, got {len(keys)}.")
+
+
+class KeyErrorSchema(_Schema):
+    key = fields.Raw(dump_only=True)
+    code = fields.String(dump_only=True)
+    message = fields.String(dump_only=True)
+
+
+class ResolveBatchSchema(_Schema):
+    items = fields.List(fields.Nested(ResolvedUrlSchema), dump_only=True)
+    errors = fields.List(fields.Nested(KeyErrorSchema), dump_only=True)
+
+
+class ImageSchema(_Schema):
+    key = fields.String(dump_only=True)
+    size = fields.Integer(dump_only=True)
+    etag = fields.String(dump_only=True)
+    content_type = fields.String(dump_only=True)
+    last_modified = fields.Float(dump_only=True, metadata={"description": "Epoch seconds"})
+
+
+class ImageListArgsSchema(_Schema):
+    prefix = fields.String(load_default="", validate=validate.Length(max=850))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=1024))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ImageListSchema(_Schema):
+    items = fields.List(fields.Nested(ImageSchema), dump_only=True)
+    next_cursor = fields.String(dump_only=True, allow_none=True)
+
+
+class HealthSchema(_Schema):
+    status = fields.String(dump_only=True, metadata={"description": "`ok`, `degraded` or `unavailable`"})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True)

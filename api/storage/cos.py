@@ -1,0 +1,228 @@
+"""Tencent COS storage: the SDK does the I/O, our own signer makes the URLs.
+
+The SDK runs with retry=0 so the base class's tenacity policy is the only retry policy (the SDK's
+own sleeps whole seconds between tries). `cos_endpoint` ("host:port") becomes the SDK's IP/Port:
+requests go there while the Host header (and signature) still name the bucket's domain.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import ParseError
+
+import requests
+from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_exception import CosClientError, CosServiceError
+from requests.structures import CaseInsensitiveDict
+
+from . import cos_signer
+from .base import (
+    AccessDenied,
+    ListPage,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStream,
+    RangeNotSatisfiable,
+    Storage,
+    StorageError,
+    StorageUnavailable,
+    guess_content_type,
+)
+
+CHUNK_SIZE = 64 * 1024
+MAX_KEYS = 1000  # COS caps one listing page here
+POOL_SIZE = 32
+STATUS_ERRORS = {404: ObjectNotFound, 403: AccessDenied, 401: AccessDenied, 416: RangeNotSatisfiable}
+TRANSIENT_STATUSES = {408, 429}
+CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+def _translate(err: Exception, key: str) -> StorageError:
+    """Map an SDK failure onto our vocabulary: transient ones become StorageUnavailable."""
+    if isinstance(err, CosServiceError):
+        status = err.get_status_code()
+        if status in STATUS_ERRORS:
+            return STATUS_ERRORS[status](key)
+        if status >= 500 or status in TRANSIENT_STATUSES:
+            return StorageUnavailable(f"{key}: COS answered {status}")
+        return StorageError(f"{key}: COS answered {status}: {err}")
+    # The SDK wraps requests' errors in CosClientError(str(e)); the original is its __context__.
+    if isinstance(err, requests.RequestException) or isinstance(err.__context__, requests.RequestException):
+        return StorageUnavailable(f"{key}: {err}")
+    return StorageError(f"{key}: {err}")
+
+
+def _epoch(value: str | None) -> float:
+    """Seconds since the epoch from an HTTP date (HEAD/GET) or ISO 8601 (listing)."""
+    if not value:
+        return 0.0
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return datetime.fromisoformat(value).timestamp()
+
+
+class CosStorage(Storage):
+    name = "cos"
+
+    def __init__(
+        self,
+        *,
+        secret_id: str,
+        secret_key: str,
+        bucket: str,
+        region: str | None = None,
+        token: str | None = None,
+        domain: str | None = None,
+        scheme: str = "https",
+        endpoint: str | None = None,
+        timeout: float = 10.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bucket, self.scheme, self._token = bucket, scheme, token
+        self._secret_id, self._secret_key = secret_id, secret_key
+        self.public_host = domain or (f"{bucket}.cos.{region}.myqcloud.com" if region else endpoint or "")
+        options = dict(SecretId=secret_id, SecretKey=secret_key, Token=token, Scheme=scheme, Timeout=timeout)
+        if region:
+            options["Region"] = region
+        elif domain:
+            options["Domain"] = domain  # no region: the custom domain is the only way in
+        else:
+            options["Endpoint"] = endpoint
+        if endpoint:  # the SDK's Endpoint would be prefixed with the bucket; IP/Port is used as is
+            host, sep, port = endpoint.rpartition(":")
+            if not (sep and port.isdigit()):
+                host, port = endpoint, ""
+            options.update(IP=host, Port=int(port) if port else None)
+        self._config = CosConfig(**options)
+        self._pid, self._session, self._client = 0, None, None
+
+    @classmethod
+    def from_settings(cls, settings) -> "CosStorage":
+        return cls(
+            secret_id=settings.cos_secret_id,
+            secret_key=settings.cos_secret_key,
+            bucket=settings.cos_bucket,
+            region=settings.cos_region,
+            token=settings.cos_token,
+            domain=settings.cos_domain,
+            scheme=settings.cos_scheme,
+            endpoint=settings.cos_endpoint,
+            timeout=settings.cos_timeout_seconds,
+            retries=settings.storage_retries,
+            backoff=settings.storage_backoff_seconds,
+        )
+
+    # -- signing ------------------------------------------------------------------------
+    def sign(self, key: str, start: int, expires: int) -> str:
+        return cos_signer.presigned_url(
+            scheme=self.scheme,
+            host=self.public_host,
+            key=key,
+            secret_id=self._secret_id,
+            secret_key=self._secret_key,
+            start=start,
+            expires=expires,
+            token=self._token,
+        )
+
+    def owns_url(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme == self.scheme and parts.netloc.lower() == self.public_host.lower()
+
+    # -- I/O ----------------------------------------------------------------------------
+    @property
+    def client(self) -> CosS3Client:
+        """One pooled session per process: a forked worker must not share its parent's sockets."""
+        if self._pid != os.getpid():
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._pid, self._session = os.getpid(), session
+            self._client = CosS3Client(self._config, retry=0, session=session)
+        return self._client
+
+    def _call(self, key: str, method, **kwargs):
+        try:
+            return method(Bucket=self.bucket, **kwargs)
+        except (CosServiceError, CosClientError, requests.RequestException) as err:
+            raise _translate(err, key) from None
+        except (ParseError, OSError) as err:  # a garbled answer, e.g. from a proxy in between
+            raise StorageError(f"{key}: unreadable COS answer: {err}") from None
+
+    def _info(self, key: str, headers, size: int | None = None) -> ObjectInfo:
+        guessed = guess_content_type(key)
+        stored = headers.get("Content-Type")
+        return ObjectInfo(
+            key=key,
+            size=int(headers.get("Content-Length", 0)) if size is None else size,
+            etag=headers.get("ETag", ""),
+            content_type=stored if stored and guessed == "application/octet-stream" else guessed,
+            last_modified=_epoch(headers.get("Last-Modified")),
+        )
+
+    def _head(self, key: str) -> ObjectInfo:
+        return self._info(key, CaseInsensitiveDict(self._call(key, self.client.head_object, Key=key)))
+
+    def _open(self, key: str, byte_range: tuple[int, int | None] | None) -> ObjectStream:
+        extra = {}
+        if byte_range is not None:
+            first, last = byte_range
+            extra["Range"] = f"bytes={first}-{'' if last is None else last}"
+        response = self._call(key, self.client.get_object, Key=key, **extra)
+        body = response.pop("Body")
+        headers = CaseInsensitiveDict(response)
+        length = int(headers.get("Content-Length", 0))
+        served = CONTENT_RANGE.fullmatch(headers.get("Content-Range", "").strip())
+        if served:
+            first, last, total = int(served[1]), int(served[2]), served[3]
+            size = int(total) if total.isdigit() else None
+        else:  # a 200: the whole object, even if a range was asked
+            first, last, size = 0, length - 1, length
+        raw = body.get_raw_stream()
+
+        def chunks():
+            try:
+                yield from body.get_stream(CHUNK_SIZE)
+            except requests.RequestException as err:
+                raise StorageUnavailable(f"{key}: stream broke: {err}") from None
+
+        def close() -> None:
+            raw.close()
+            raw.release_conn()
+
+        return ObjectStream(
+            info=self._info(key, headers, size=size if size is not None else length),
+            chunks=chunks(),
+            length=length,
+            byte_range=(first, last) if byte_range is not None else None,
+            close=close,
+        )
+
+    def _list(self, prefix: str, cursor: str | None, limit: int) -> ListPage:
+        data = self._call(
+            prefix, self.client.list_objects, Prefix=prefix, Marker=cursor or "", MaxKeys=min(limit, MAX_KEYS)
+        )
+        items = [
+            ObjectInfo(
+                key=entry["Key"],
+                size=int(entry.get("Size") or 0),
+                etag=entry.get("ETag") or "",
+                content_type=guess_content_type(entry["Key"]),
+                last_modified=_epoch(entry.get("LastModified")),
+            )
+            for entry in data.get("Contents") or []
+        ]
+        truncated = str(data.get("IsTruncated", "false")).lower() == "true"
+        next_cursor = (items[-1].key if items else data.get("NextMarker")) if truncated else None
+        return ListPage(items=items, next_cursor=next_cursor or None)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        self._pid, self._session, self._client = 0, None, None
