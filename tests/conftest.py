@@ -12,6 +12,8 @@ from api.clock import ManualClock
 from api.embedded_redis import EmbeddedRedis
 from api.settings import Settings
 
+from .support import CountingStorage
+
 # One window starts exactly here for no key in particular; tests move the clock from it.
 T0 = 1_800_000_000.0
 
@@ -88,8 +90,15 @@ def settings(make_settings):
 
 
 @pytest.fixture
-def app(settings, clock):
-    app = create_app(settings, clock=clock)
+def storage(settings):
+    """The local store of `data_dir`, counting calls (storage.calls / storage.total)."""
+    return CountingStorage(settings.images_dir, secret=settings.signing_secret, retries=settings.storage_retries,
+                           backoff=settings.storage_backoff_seconds)
+
+
+@pytest.fixture
+def app(settings, clock, storage):
+    app = create_app(settings, clock=clock, storage=storage)
     yield app
     app.extensions["url_cache"].close()
 

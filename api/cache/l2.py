@@ -16,6 +16,9 @@ class CompactJSONSerializer(JSONSerializer):
     def dumps(self, value: Any, *args: Any, **kwargs: Any) -> bytes | None:
         return super().dumps(value, separators=(",", ":"), ensure_ascii=False)
 
+    def loads(self, value: bytes | None, *args: Any, **kwargs: Any) -> Any:
+        return None if value is None else super().loads(value, *args, **kwargs)  # MGET misses
+
 
 class JsonRedisCache(RedisCache):
     serializer = CompactJSONSerializer()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import requests
+from requests.adapters import HTTPAdapter
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosClientError, CosServiceError
 from requests.structures import CaseInsensitiveDict
@@ -34,10 +35,8 @@ from .base import (
 
 CHUNK_SIZE = 64 * 1024
 MAX_KEYS = 1000  # COS caps one listing page here
-POOL_SIZE = 32
-STATUS_ERRORS = {404: ObjectNotFound, 403: AccessDenied, 401: AccessDenied, 416: RangeNotSatisfiable}
-TRANSIENT_STATUSES = {408, 429}
-CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+STATUS_ERRORS = {401: AccessDenied, 403: AccessDenied, 404: ObjectNotFound, 416: RangeNotSatisfiable}
+CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
 def _translate(err: Exception, key: str) -> StorageError:
@@ -46,7 +45,7 @@ def _translate(err: Exception, key: str) -> StorageError:
         status = err.get_status_code()
         if status in STATUS_ERRORS:
             return STATUS_ERRORS[status](key)
-        if status >= 500 or status in TRANSIENT_STATUSES:
+        if status >= 500 or status in (408, 429):
             return StorageUnavailable(f"{key}: COS answered {status}")
         return StorageError(f"{key}: COS answered {status}: {err}")
     # The SDK wraps requests' errors in CosClientError(str(e)); the original is its __context__.
@@ -56,32 +55,21 @@ def _translate(err: Exception, key: str) -> StorageError:
 
 
 def _epoch(value: str | None) -> float:
-    """Seconds since the epoch from an HTTP date (HEAD/GET) or ISO 8601 (listing)."""
-    if not value:
-        return 0.0
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return datetime.fromisoformat(value).timestamp()
+    """Seconds since the epoch from an HTTP date (HEAD/GET) or ISO 8601 (listing); 0 if neither."""
+    for parse in (parsedate_to_datetime, datetime.fromisoformat):
+        try:
+            return parse(value).timestamp()
+        except (TypeError, ValueError):
+            pass
+    return 0.0
 
 
 class CosStorage(Storage):
     name = "cos"
 
-    def __init__(
-        self,
-        *,
-        secret_id: str,
-        secret_key: str,
-        bucket: str,
-        region: str | None = None,
-        token: str | None = None,
-        domain: str | None = None,
-        scheme: str = "https",
-        endpoint: str | None = None,
-        timeout: float = 10.0,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *, secret_id: str, secret_key: str, bucket: str, region: str | None = None,
+                 token: str | None = None, domain: str | None = None, scheme: str = "https",
+                 endpoint: str | None = None, timeout: float = 10.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.bucket, self.scheme, self._token = bucket, scheme, token
         self._secret_id, self._secret_key = secret_id, secret_key
@@ -120,14 +108,8 @@ class CosStorage(Storage):
     # -- signing ------------------------------------------------------------------------
     def sign(self, key: str, start: int, expires: int) -> str:
         return cos_signer.presigned_url(
-            scheme=self.scheme,
-            host=self.public_host,
-            key=key,
-            secret_id=self._secret_id,
-            secret_key=self._secret_key,
-            start=start,
-            expires=expires,
-            token=self._token,
+            scheme=self.scheme, host=self.public_host, key=key, secret_id=self._secret_id,
+            secret_key=self._secret_key, start=start, expires=expires, token=self._token,
         )
 
     def owns_url(self, url: str) -> bool:
@@ -140,7 +122,7 @@ class CosStorage(Storage):
         """One pooled session per process: a forked worker must not share its parent's sockets."""
         if self._pid != os.getpid():
             session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+            adapter = HTTPAdapter(pool_maxsize=32)  # the SDK's shared pool keeps only 10 sockets
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             self._pid, self._session = os.getpid(), session
@@ -172,18 +154,14 @@ class CosStorage(Storage):
     def _open(self, key: str, byte_range: tuple[int, int | None] | None) -> ObjectStream:
         extra = {}
         if byte_range is not None:
-            first, last = byte_range
-            extra["Range"] = f"bytes={first}-{'' if last is None else last}"
+            extra["Range"] = f"bytes={byte_range[0]}-{'' if byte_range[1] is None else byte_range[1]}"
         response = self._call(key, self.client.get_object, Key=key, **extra)
         body = response.pop("Body")
         headers = CaseInsensitiveDict(response)
         length = int(headers.get("Content-Length", 0))
         served = CONTENT_RANGE.fullmatch(headers.get("Content-Range", "").strip())
-        if served:
-            first, last, total = int(served[1]), int(served[2]), served[3]
-            size = int(total) if total.isdigit() else None
-        else:  # a 200: the whole object, even if a range was asked
-            first, last, size = 0, length - 1, length
+        # A 200 holds the whole object, even if a range was asked.
+        first, last, size = (int(n) for n in served.groups()) if served else (0, length - 1, length)
         raw = body.get_raw_stream()
 
         def chunks():
@@ -197,7 +175,7 @@ class CosStorage(Storage):
             raw.release_conn()
 
         return ObjectStream(
-            info=self._info(key, headers, size=size if size is not None else length),
+            info=self._info(key, headers, size=size),
             chunks=chunks(),
             length=length,
             byte_range=(first, last) if byte_range is not None else None,
@@ -205,9 +183,8 @@ class CosStorage(Storage):
         )
 
     def _list(self, prefix: str, cursor: str | None, limit: int) -> ListPage:
-        data = self._call(
-            prefix, self.client.list_objects, Prefix=prefix, Marker=cursor or "", MaxKeys=min(limit, MAX_KEYS)
-        )
+        data = self._call(prefix, self.client.list_objects, Prefix=prefix, Marker=cursor or "",
+                          MaxKeys=min(limit, MAX_KEYS))
         items = [
             ObjectInfo(
                 key=entry["Key"],
