@@ -35,4 +35,6 @@ def install_redaction(*logger_names: str) -> None:
 
 def configure(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The COS SDK logs request headers (Authorization) at DEBUG and every 404 at WARNING.
+    logging.getLogger("qcloud_cos").setLevel(max(logging.ERROR, logging.getLogger().level))
     install_redaction("", "gunicorn.error", "gunicorn.access", "werkzeug")
