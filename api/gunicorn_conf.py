@@ -1,5 +1,7 @@
-"""gunicorn settings from the same environment as the app (PORT, HOST, WEB_CONCURRENCY)."""
-from api.logs import install_redaction
+"""gunicorn settings from the same environment as the app (HOST, PORT, WEB_CONCURRENCY).
+
+Access-log redaction of signatures is installed by `create_app` in each worker.
+"""
 from api.settings import Settings
 
 _settings = Settings.from_env()
@@ -13,8 +15,3 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 graceful_timeout = 10
 timeout = 60
-
-
-def post_worker_init(worker):
-    """Signatures in request lines must not reach the access log (invariant 8)."""
-    install_redaction("gunicorn.error", "gunicorn.access")
