@@ -123,7 +123,7 @@ class Settings:
         _optional_str, None, "`host:port` the SDK talks to instead of the regional endpoint."
     )
     cos_timeout_seconds: float = _env(_float(0.1), 10.0, "Timeout of one COS SDK call.")
-    url_window_seconds: int = _env(_int(60), 3600, "Signing window: URLs roll over once per window.")
+    url_window_seconds: int = _env(_int(10), 3600, "Signing window: URLs roll over once per window.")
     url_min_remaining_seconds: int = _env(
         _int(10), 3600, "Every URL handed out stays valid at least this long."
     )

@@ -53,3 +53,8 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     missing = [name for name, _, _ in documented_settings() if f"`{name}`" not in readme]
     assert missing == []
+
+
+def test_short_windows_are_allowed_for_expiry_scenarios():
+    settings = Settings.from_env({"URL_WINDOW_SECONDS": "20", "URL_MIN_REMAINING_SECONDS": "20"})
+    assert (settings.url_window_seconds, settings.url_min_remaining_seconds) == (20, 20)
