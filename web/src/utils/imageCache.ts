@@ -1,0 +1,455 @@
+/**
+ * Browser-side cache of resolved signed URLs, so a reload or a second tab shows images without
+ * asking the backend again.
+ *
+ * - Persistent in IndexedDB (through `idb`), with a memory layer in front for repeated reads.
+ * - An entry is served only while its `refresh_at` is ahead: the backend promises the URL stays
+ *   valid well past that point, so a served URL is never about to die.
+ * - Bounded: least recently used entries go first (default 5,000 entries). Access times are
+ *   written at most once per `touchIntervalMs` per entry, not on every read.
+ * - Swept on start: entries past `refresh_at` are removed through an index, costing O(stale).
+ * - Fails soft: with no IndexedDB (private mode, disabled storage), a failed open, a quota error
+ *   or another tab upgrading the database, it carries on in memory and never throws.
+ */
+import { wrap, type DBSchema, type IDBPDatabase } from 'idb'
+
+import { defaultClock, type Clock } from './timers'
+
+/** What the cache keeps per key: the part of a resolve response that matters to the browser. */
+export interface CachedUrl {
+  key: string
+  url: string
+  /** Epoch seconds after which the URL stops working. */
+  expires_at: number
+  /** Epoch seconds after which the URL should be resolved again; the entry is used until then. */
+  refresh_at: number
+  etag: string | null
+}
+
+interface StoredEntry extends CachedUrl {
+  /** Epoch milliseconds of the last recorded use, for LRU eviction. */
+  accessed_at: number
+}
+
+interface UrlCacheSchema extends DBSchema {
+  urls: {
+    key: string
+    value: StoredEntry
+    indexes: { 'by-accessed': number; 'by-refresh': number }
+  }
+}
+
+const STORE = 'urls'
+const DB_VERSION = 1
+
+export interface ImageCacheOptions {
+  /**
+   * IndexedDB database name.
+   * @default 'image-url-cache'
+   */
+  dbName?: string
+  /**
+   * Most entries kept; the least recently used go first.
+   * @default 5000
+   */
+  maxEntries?: number
+  /**
+   * Current time in epoch milliseconds.
+   * @default Date.now
+   */
+  clock?: Clock
+  /**
+   * IndexedDB implementation; `null` keeps the cache in memory only.
+   * @default globalThis.indexedDB
+   */
+  indexedDB?: IDBFactory | null
+  /**
+   * A read refreshes an entry's stored access time only if it is older than this.
+   * @default 60_000
+   */
+  touchIntervalMs?: number
+  /**
+   * Give up on IndexedDB if opening takes longer (some browsers never answer in private mode).
+   * @default 3000
+   */
+  openTimeoutMs?: number
+  /** Called once when IndexedDB fails and the cache continues in memory. */
+  onFallback?: (error: unknown) => void
+}
+
+export interface ImageCache {
+  /** The entry for `key` if its `refresh_at` is still ahead. */
+  get(key: string): Promise<CachedUrl | undefined>
+  /** Usable entries for any of `keys`, read in one transaction. */
+  getMany(keys: readonly string[]): Promise<Map<string, CachedUrl>>
+  set(entry: CachedUrl): Promise<void>
+  /** Stores entries in one transaction, then evicts down to the bound. */
+  setMany(entries: readonly CachedUrl[]): Promise<void>
+  delete(key: string): Promise<void>
+  clear(): Promise<void>
+  /** Removes entries past `refresh_at` and trims to the bound; returns how many went. */
+  sweep(): Promise<number>
+  /** Number of stored entries (stale ones included until swept). */
+  size(): Promise<number>
+  close(): void
+  /** Settles once the database is open (or the cache fell back to memory) and swept. */
+  readonly ready: Promise<void>
+  /** True while entries are persisted in IndexedDB; false once in memory only. */
+  readonly persistent: boolean
+}
+
+/** Insertion-ordered map used as an LRU: a read moves the entry to the end. */
+class MemoryLru {
+  private readonly map = new Map<string, StoredEntry>()
+
+  constructor(private readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.map.size
+  }
+
+  peek(key: string): StoredEntry | undefined {
+    return this.map.get(key)
+  }
+
+  /** Marks `key` as most recently used. */
+  bump(entry: StoredEntry): void {
+    this.map.delete(entry.key)
+    this.map.set(entry.key, entry)
+  }
+
+  set(entry: StoredEntry): void {
+    this.bump(entry)
+    while (this.map.size > this.maxEntries) {
+      const oldest = this.map.keys().next()
+      if (oldest.done) break
+      this.map.delete(oldest.value)
+    }
+  }
+
+  delete(key: string): void {
+    this.map.delete(key)
+  }
+
+  clear(): void {
+    this.map.clear()
+  }
+
+  /** Removes entries whose `refresh_at` (seconds) is not after `nowSeconds`. */
+  sweep(nowSeconds: number): number {
+    let removed = 0
+    for (const [key, entry] of this.map) {
+      if (entry.refresh_at <= nowSeconds) {
+        this.map.delete(key)
+        removed++
+      }
+    }
+    return removed
+  }
+}
+
+function pick(entry: CachedUrl, accessedAt: number): StoredEntry {
+  return {
+    key: entry.key,
+    url: entry.url,
+    expires_at: entry.expires_at,
+    refresh_at: entry.refresh_at,
+    etag: entry.etag ?? null,
+    accessed_at: accessedAt,
+  }
+}
+
+function publicView({ accessed_at: _accessed, ...entry }: StoredEntry): CachedUrl {
+  return entry
+}
+
+function isStoredEntry(value: unknown): value is StoredEntry {
+  if (!value || typeof value !== 'object') return false
+  const entry = value as Record<string, unknown>
+  return (
+    typeof entry.key === 'string' &&
+    typeof entry.url === 'string' &&
+    typeof entry.refresh_at === 'number' &&
+    typeof entry.expires_at === 'number'
+  )
+}
+
+type Db = IDBPDatabase<UrlCacheSchema>
+
+interface OpenHooks {
+  onVersionChange: () => void
+  onClose: () => void
+}
+
+/** `idb`'s `openDB`, but on a given IndexedDB factory instead of the global one. */
+function openDatabase(factory: IDBFactory, name: string, hooks: OpenHooks): Promise<Db> {
+  const request = factory.open(name, DB_VERSION)
+  request.addEventListener('upgradeneeded', () => {
+    const db = request.result
+    if (!db.objectStoreNames.contains(STORE)) {
+      const store = db.createObjectStore(STORE, { keyPath: 'key' })
+      store.createIndex('by-accessed', 'accessed_at')
+      store.createIndex('by-refresh', 'refresh_at')
+    }
+  })
+  const opening = wrap(request) as unknown as Promise<Db>
+  opening
+    .then((db) => {
+      db.addEventListener('versionchange', hooks.onVersionChange)
+      db.addEventListener('close', hooks.onClose)
+    })
+    .catch(() => {})
+  return opening
+}
+
+class IdbImageCache implements ImageCache {
+  readonly ready: Promise<void>
+  private db: Db | null = null
+  private readonly memory: MemoryLru
+  private readonly clock: Clock
+  private readonly maxEntries: number
+  private readonly touchIntervalMs: number
+  private readonly onFallback?: (error: unknown) => void
+  private fellBack = false
+
+  constructor(options: ImageCacheOptions) {
+    const {
+      dbName = 'image-url-cache',
+      maxEntries = 5000,
+      clock = defaultClock,
+      touchIntervalMs = 60_000,
+      openTimeoutMs = 3000,
+      onFallback,
+    } = options
+    const factory = options.indexedDB === undefined ? globalThis.indexedDB : options.indexedDB
+    this.maxEntries = Math.max(1, Math.floor(maxEntries))
+    this.memory = new MemoryLru(this.maxEntries)
+    this.clock = clock
+    this.touchIntervalMs = touchIntervalMs
+    this.onFallback = onFallback
+    this.ready = this.open(factory ?? null, dbName, openTimeoutMs)
+  }
+
+  get persistent(): boolean {
+    return this.db !== null
+  }
+
+  private nowSeconds(): number {
+    return this.clock() / 1000
+  }
+
+  private async open(factory: IDBFactory | null, name: string, timeoutMs: number): Promise<void> {
+    if (!factory) {
+      this.fallBack(new Error('IndexedDB is not available'))
+      return
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let opening: Promise<Db>
+    try {
+      opening = openDatabase(factory, name, {
+        // Another tab wants a newer schema: let it have the database, keep going in memory.
+        onVersionChange: () => this.fallBack(new Error('IndexedDB upgraded by another tab')),
+        onClose: () => this.fallBack(new Error('IndexedDB connection closed by the browser')),
+      })
+    } catch (error) {
+      // Some browsers throw synchronously from `open` (e.g. SecurityError in sandboxed frames).
+      this.fallBack(error)
+      return
+    }
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('IndexedDB open timed out')), timeoutMs)
+    })
+    try {
+      this.db = await Promise.race([opening, timeout])
+    } catch (error) {
+      // A late success after the timeout must not leak a connection.
+      opening.then((db) => db.close()).catch(() => {})
+      this.fallBack(error)
+      return
+    } finally {
+      clearTimeout(timer)
+    }
+    await this.sweep()
+  }
+
+  private fallBack(error: unknown): void {
+    const db = this.db
+    this.db = null
+    try {
+      db?.close()
+    } catch {
+      // Already closed.
+    }
+    if (!this.fellBack) {
+      this.fellBack = true
+      this.onFallback?.(error)
+    }
+  }
+
+  /** Runs an IndexedDB operation; any failure switches the cache to memory for good. */
+  private async withDb<T>(operation: (db: Db) => Promise<T>, fallback: T): Promise<T> {
+    await this.ready
+    const db = this.db
+    if (!db) return fallback
+    try {
+      return await operation(db)
+    } catch (error) {
+      this.fallBack(error)
+      return fallback
+    }
+  }
+
+  async get(key: string): Promise<CachedUrl | undefined> {
+    return (await this.getMany([key])).get(key)
+  }
+
+  async getMany(keys: readonly string[]): Promise<Map<string, CachedUrl>> {
+    await this.ready
+    const now = this.clock()
+    const nowSeconds = now / 1000
+    const found = new Map<string, CachedUrl>()
+    const missing: string[] = []
+    const touches: StoredEntry[] = []
+    const staleInMemory: string[] = []
+
+    for (const key of new Set(keys)) {
+      const entry = this.memory.peek(key)
+      if (!entry) {
+        missing.push(key)
+      } else if (entry.refresh_at > nowSeconds) {
+        found.set(key, publicView(entry))
+        if (now - entry.accessed_at >= this.touchIntervalMs) {
+          entry.accessed_at = now
+          touches.push(entry)
+        }
+        this.memory.bump(entry)
+      } else {
+        this.memory.delete(key)
+        staleInMemory.push(key)
+      }
+    }
+    if (!missing.length && !touches.length && !staleInMemory.length) return found
+
+    await this.withDb(async (db) => {
+      const tx = db.transaction(STORE, 'readwrite')
+      const store = tx.objectStore(STORE)
+      const writes: Promise<unknown>[] = []
+      const reads = missing.map(async (key) => {
+        const entry = await store.get(key)
+        if (!isStoredEntry(entry)) {
+          if (entry !== undefined) writes.push(store.delete(key))
+          return
+        }
+        if (entry.refresh_at <= nowSeconds) {
+          writes.push(store.delete(key))
+          return
+        }
+        const fresh = { ...entry, accessed_at: now }
+        if (now - entry.accessed_at >= this.touchIntervalMs) writes.push(store.put(fresh))
+        this.memory.set(fresh)
+        found.set(key, publicView(fresh))
+      })
+      for (const entry of touches) writes.push(store.put({ ...entry }))
+      for (const key of staleInMemory) writes.push(store.delete(key))
+      await Promise.all(reads)
+      await Promise.all([...writes, tx.done])
+    }, undefined)
+    return found
+  }
+
+  async set(entry: CachedUrl): Promise<void> {
+    await this.setMany([entry])
+  }
+
+  async setMany(entries: readonly CachedUrl[]): Promise<void> {
+    await this.ready
+    const now = this.clock()
+    const fresh = entries.filter((entry) => entry.refresh_at > now / 1000).map((e) => pick(e, now))
+    if (!fresh.length) return
+    for (const entry of fresh) this.memory.set(entry)
+    await this.withDb(async (db) => {
+      const tx = db.transaction(STORE, 'readwrite')
+      await Promise.all([...fresh.map((entry) => tx.store.put(entry)), tx.done])
+      await this.trim(db)
+    }, undefined)
+  }
+
+  /** Deletes least recently used entries until at most `maxEntries` remain. */
+  private async trim(db: Db): Promise<number> {
+    const tx = db.transaction(STORE, 'readwrite')
+    let excess = (await tx.store.count()) - this.maxEntries
+    let removed = 0
+    if (excess > 0) {
+      let cursor = await tx.store.index('by-accessed').openCursor()
+      while (cursor && excess > 0) {
+        this.memory.delete(cursor.primaryKey)
+        await cursor.delete()
+        excess--
+        removed++
+        cursor = await cursor.continue()
+      }
+    }
+    await tx.done
+    return removed
+  }
+
+  async delete(key: string): Promise<void> {
+    this.memory.delete(key)
+    await this.withDb((db) => db.delete(STORE, key), undefined)
+  }
+
+  async clear(): Promise<void> {
+    this.memory.clear()
+    await this.withDb((db) => db.clear(STORE), undefined)
+  }
+
+  async sweep(): Promise<number> {
+    const nowSeconds = this.nowSeconds()
+    const inMemory = this.memory.sweep(nowSeconds)
+    if (!this.db) return inMemory
+    const db = this.db
+    try {
+      const tx = db.transaction(STORE, 'readwrite')
+      let removed = 0
+      // Ascending by `refresh_at`: stop at the first entry still usable, so O(stale entries).
+      let cursor = await tx.store.index('by-refresh').openCursor()
+      while (cursor && cursor.key <= nowSeconds) {
+        await cursor.delete()
+        removed++
+        cursor = await cursor.continue()
+      }
+      await tx.done
+      return removed + (await this.trim(db))
+    } catch (error) {
+      this.fallBack(error)
+      return inMemory
+    }
+  }
+
+  async size(): Promise<number> {
+    await this.ready
+    return this.withDb((db) => db.count(STORE), this.memory.size)
+  }
+
+  close(): void {
+    const db = this.db
+    this.db = null
+    db?.close()
+  }
+}
+
+/**
+ * Creates the cache at once; it opens IndexedDB in the background and every method waits for
+ * that, so callers never deal with an "opening" state. Await `ready` (or use
+ * {@link openImageCache}) to know whether it ended up persistent.
+ */
+export function createImageCache(options: ImageCacheOptions = {}): ImageCache {
+  return new IdbImageCache(options)
+}
+
+/** Creates the cache and waits until it is open and swept. */
+export async function openImageCache(options: ImageCacheOptions = {}): Promise<ImageCache> {
+  const cache = createImageCache(options)
+  await cache.ready
+  return cache
+}
