@@ -1,6 +1,6 @@
 import { defineConfig, mergeConfig } from 'vitest/config'
 
-import viteConfig from './vite.config'
+import viteConfig from './vite.config.ts'
 
 export default mergeConfig(
   viteConfig,
@@ -11,6 +11,8 @@ export default mergeConfig(
       setupFiles: ['./tests/setup.ts'],
       restoreMocks: true,
       unstubGlobals: true,
+      // Element Plus's ES build imports its CSS; let Vite process it instead of Node.
+      server: { deps: { inline: ['element-plus'] } },
     },
   }),
 )
