@@ -83,6 +83,25 @@ def _optional_path(name: str, raw: str) -> Path | None:
     return Path(raw.strip()) if raw.strip() else None
 
 
+def _ratio(name: str, raw: str) -> float:
+    value = _float(0.0)(name, raw)
+    if value > 1:
+        raise SettingsError(f"{name} must be between 0 and 1, got {value}")
+    return value
+
+
+def _rate_limits(name: str, raw: str) -> str:
+    """flask-limiter notation, e.g. `300 per second; 6000 per minute`; checked at start."""
+    from limits import parse_many
+
+    try:
+        if not parse_many(raw):
+            raise ValueError("no limit given")
+    except ValueError as error:
+        raise SettingsError(f"{name} must be rate limits like '100 per minute', got {raw!r}: {error}") from None
+    return raw.strip()
+
+
 def _env(parser: Callable[[str, str], Any], default: Any = None, doc: str = "") -> Any:
     """Declare a setting: the parser, its default and the README description."""
     return field(default=default, metadata={"parse": parser, "doc": doc})
@@ -145,6 +164,38 @@ class Settings:
         _optional_str, None, "Bearer token of admin endpoints (default: generated in `DATA_DIR`)."
     )
     log_level: str = _env(_choice("debug", "info", "warning", "error"), "info", "Log level.")
+    # -- jobs (Huey), monitoring and admin security --------------------------------------
+    huey_result_ttl_seconds: int = _env(_int(60), 86400, "How long job results are kept in Redis.")
+    huey_read_timeout_seconds: float = _env(
+        _float(0.01), 1.0, "Blocking dequeue timeout of a worker; also bounds a consumer's shutdown."
+    )
+    job_storage_retries: int = _env(_int(0), 3, "Retries of a transient storage error inside jobs.")
+    job_storage_backoff_seconds: float = _env(
+        _float(0.0), 0.5, "First retry delay inside jobs; doubles per retry (0.5, 1, 2 s), with jitter."
+    )
+    batch_max_keys: int = _env(_int(1), 10000, "Largest batch accepted by `POST /api/v1/tasks/batch-refresh`.")
+    batch_chunk_size: int = _env(_int(1), 100, "Keys revalidated concurrently per progress step of a batch job.")
+    task_stale_seconds: float = _env(
+        _float(0.1), 300.0, "A running task with no progress this long and no live worker is `lost` (re-enqueued)."
+    )
+    task_history_seconds: int = _env(_int(60), 7 * 86400, "How long task status and history are kept.")
+    task_history_max: int = _env(_int(10), 1000, "Most admin-started tasks kept in the history.")
+    worker_heartbeat_seconds: float = _env(
+        _float(0.05), 10.0, "Worker heartbeat interval; a worker missing 3 beats counts as dead."
+    )
+    metrics_public: bool = _env(_bool, False, "Serve `/metrics` without the admin token.")
+    rate_limit_enabled: bool = _env(_bool, True, "Rate-limit public endpoints per client address.")
+    rate_limit_public: str = _env(
+        _rate_limits, "300 per second; 6000 per minute", "Limits shared by the public API, `/i/`, `/p/` and `/objects/`."
+    )
+    rate_limit_auth_failures: str = _env(
+        _rate_limits, "30 per minute", "Failed admin token attempts allowed per client address."
+    )
+    alert_queue_depth: int = _env(_int(0), 100, "Alert when more jobs than this wait in the queue.")
+    alert_task_failure_rate: float = _env(_ratio, 0.05, "Alert when this share of jobs fails (0..1).")
+    alert_hit_rate: float = _env(_ratio, 0.8, "Alert when the overall cache hit rate drops below this (0..1).")
+    alert_window_minutes: int = _env(_int(1), 15, "Rates behind alerts are measured over this many recent minutes.")
+    alert_min_samples: int = _env(_int(1), 20, "Fewest lookups (or jobs) in the window before a rate can alert.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

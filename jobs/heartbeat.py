@@ -1,0 +1,133 @@
+"""Worker heartbeats: each consumer process says it is alive, with a key that expires.
+
+A consumer's worker threads start one heartbeat thread per process (Huey's startup hooks run
+once per worker thread, so it is reference-counted). Every beat refreshes
+`iuc:worker:<id>` with a TTL of three intervals and samples the queue depth into the
+per-minute series for the admin charts. A worker killed with -9 stops beating; its key
+expires, and the tasks it was running become `lost` once they are stale.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+
+import redis
+
+from api import monitoring
+
+from .app_context import get_app
+from .queue import huey
+
+log = logging.getLogger(__name__)
+
+WORKER_PREFIX = "iuc:worker:"
+WORKERS_KEY = "iuc:workers"
+MISSED_BEATS = 3
+
+_ids: dict[int, str] = {}
+_state_lock = threading.Lock()
+_users = 0
+_thread: threading.Thread | None = None
+_stop = threading.Event()
+
+
+def worker_id() -> str:
+    """This process's worker id: host, pid and a random part (pids are reused)."""
+    pid = os.getpid()
+    if pid not in _ids:
+        _ids[pid] = f"{socket.gethostname()}:{pid}:{secrets.token_hex(3)}"
+    return _ids[pid]
+
+
+def ttl_ms(interval: float) -> int:
+    return max(100, int(interval * MISSED_BEATS * 1000))
+
+
+def beat() -> None:
+    """One heartbeat: refresh this worker's key and record the queue depth for this minute."""
+    app = get_app()
+    settings = app.extensions["settings"]
+    cache = app.extensions["url_cache"]
+    now = cache.clock()
+    wid = worker_id()
+    conn = huey.conn
+    pipe = conn.pipeline(transaction=False)
+    pipe.set(WORKER_PREFIX + wid, json.dumps({"id": wid, "last_seen": now}), px=ttl_ms(settings.worker_heartbeat_seconds))
+    pipe.sadd(WORKERS_KEY, wid)
+    pipe.execute()
+    if app.extensions["redis"] is not None:
+        monitoring.record_queue_depth(app.extensions["redis"], now, huey.pending_count())
+
+
+def alive_workers(conn: redis.Redis) -> list[dict]:
+    """Workers whose heartbeat key has not expired, as [{"id", "last_seen"}]; forgets dead ones."""
+    ids = sorted(m.decode("utf-8") for m in conn.smembers(WORKERS_KEY))
+    if not ids:
+        return []
+    values = conn.mget([WORKER_PREFIX + i for i in ids])
+    alive, dead = [], []
+    for wid, raw in zip(ids, values):
+        if raw is None:
+            dead.append(wid)
+        else:
+            alive.append(json.loads(raw))
+    if dead:
+        conn.srem(WORKERS_KEY, *dead)
+    return alive
+
+
+def _run(interval: float) -> None:
+    while not _stop.is_set():
+        try:
+            beat()
+        except Exception:  # Redis away: keep trying; the key expiring is the right signal
+            log.warning("worker heartbeat failed", exc_info=True)
+        _stop.wait(interval)
+
+
+def start() -> None:
+    """Start beating (idempotent per process; pairs with `stop`)."""
+    global _users, _thread
+    with _state_lock:
+        _users += 1
+        if _thread is not None and _thread.is_alive():
+            return
+        _stop.clear()
+        interval = get_app().extensions["settings"].worker_heartbeat_seconds
+        try:
+            beat()  # be visible before the first task runs
+        except Exception:
+            log.warning("first worker heartbeat failed", exc_info=True)
+        _thread = threading.Thread(target=_run, args=(interval,), name="iuc-heartbeat", daemon=True)
+        _thread.start()
+
+
+def stop() -> None:
+    """Stop beating once the last worker thread of this process stops; the key is removed."""
+    global _users, _thread
+    with _state_lock:
+        _users = max(0, _users - 1)
+        if _users or _thread is None:
+            return
+        _stop.set()
+        _thread.join(5)
+        _thread = None
+        try:
+            huey.conn.delete(WORKER_PREFIX + worker_id())
+            huey.conn.srem(WORKERS_KEY, worker_id())
+        except redis.RedisError:
+            pass
+
+
+@huey.on_startup("iuc-heartbeat")
+def _on_worker_start() -> None:
+    start()
+
+
+@huey.on_shutdown("iuc-heartbeat")
+def _on_worker_stop() -> None:
+    stop()

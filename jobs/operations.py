@@ -1,0 +1,80 @@
+"""The work behind the jobs, free of Huey: shared by the tasks and the `flask` CLI commands."""
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Sequence
+
+from api.cache.url_cache import UrlCache
+from api.keys import InvalidKey, validate_key
+from api.storage import ObjectInfo, Storage
+
+WARM_PAGE_SIZE = 500
+LISTING_DONE = "$end"  # resume point of a warm whose listing is complete
+
+REASONS = {
+    "not_found": "not_found: the object does not exist in storage",
+    "access_denied": "access_denied: storage refused access to the object",
+}
+
+
+class TaskFailed(Exception):
+    """A task failed for a reason worth showing as is (no retry will help)."""
+
+    clear_reason = True
+
+
+def reason(outcome: str, retries: int) -> str:
+    """Why refreshing a key failed, for people."""
+    if outcome in REASONS:
+        return REASONS[outcome]
+    if outcome == "storage_unavailable":
+        return (
+            f"storage_unavailable: storage still failed after {retries} retries;"
+            " the cached URL, if any, keeps serving"
+        )
+    return f"{outcome}: storage failed"
+
+
+def chunks(items: Sequence[str], size: int, start: int = 0) -> Iterator[tuple[int, Sequence[str]]]:
+    for offset in range(start, len(items), size):
+        yield offset, items[offset : offset + size]
+
+
+def refresh_keys(cache: UrlCache, keys: Iterable[str]) -> dict[str, str]:
+    """Revalidate keys with storage (concurrently, through the cache's bounded pool).
+
+    Returns key -> "refreshed" or the error code (`not_found`, `access_denied`,
+    `storage_unavailable`, as the API names them); the outcome counters feed monitoring.
+    A key that fails keeps its old entry, so a still-valid URL keeps serving.
+    """
+    outcomes = {key: "not_found" if outcome == "missing" else outcome for key, outcome in cache.revalidate_many(keys).items()}
+    ok = sum(1 for outcome in outcomes.values() if outcome == "refreshed")
+    cache.stats.incr("refresh_succeeded", ok)
+    cache.stats.incr("refresh_failed", len(outcomes) - ok)
+    return outcomes
+
+
+def seed_page(cache: UrlCache, items: Iterable[ObjectInfo], allowed_prefixes: tuple[str, ...]) -> tuple[int, int]:
+    """Store the metadata a listing returned; returns (seeded, skipped) where skipped keys are
+    ones the API would refuse (unsafe names, outside ALLOWED_KEY_PREFIXES)."""
+    good = []
+    skipped = 0
+    for info in items:
+        try:
+            validate_key(info.key, allowed_prefixes)
+        except InvalidKey:
+            skipped += 1
+            continue
+        good.append(info)
+    cache.seed(good)
+    return len(good), skipped
+
+
+def count_keys(storage: Storage, prefix: str) -> int:
+    """How many objects a warm of `prefix` will list (one listing pass)."""
+    total, cursor = 0, None
+    while True:
+        page = storage.list(prefix, cursor, WARM_PAGE_SIZE)
+        total += len(page.items)
+        if not page.next_cursor:
+            return total
+        cursor = page.next_cursor

@@ -1,0 +1,98 @@
+"""The one Huey instance: a priority queue on Redis whose results expire.
+
+It lives in the app's Redis, in db `HUEY_REDIS_DB` (the cache keeps the URL's own db), so a cache
+flush never touches queued jobs. The connection is made lazily: `huey_consumer jobs.huey` reads
+the environment on first use; `create_app` calls `configure` with the app's settings, so an app
+and the consumer it talks to always agree on where the queue is.
+"""
+from __future__ import annotations
+
+import threading
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from huey import PriorityRedisExpireHuey
+from huey.storage import PriorityRedisExpireStorage
+
+from api.settings import Settings, SettingsError
+
+from .serializer import RestrictedSerializer
+
+# Priorities stand in for the original design's quick / batch / maintenance queues.
+PRIORITY_QUICK = 100
+PRIORITY_BATCH = 50
+PRIORITY_MAINTENANCE = 10
+
+
+class QueueUnavailable(RuntimeError):
+    """The job queue is not configured or its Redis cannot be reached."""
+
+
+def huey_url(redis_url: str, db: int) -> str:
+    """The app's Redis URL pointed at the queue's db (path for redis://, `?db=` for unix://)."""
+    parts = urlsplit(redis_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
+    if parts.scheme in ("redis", "rediss"):
+        return urlunsplit(parts._replace(path=f"/{db}", query=urlencode(query)))
+    if parts.scheme == "unix":
+        return urlunsplit(parts._replace(query=urlencode(query + [("db", str(db))])))
+    raise SettingsError(f"REDIS_URL scheme {parts.scheme!r} cannot carry the job queue (use redis://, rediss:// or unix://)")
+
+
+class JobQueue(PriorityRedisExpireHuey):
+    """PriorityRedisExpireHuey with lazy, re-pointable storage and a restricted unpickler."""
+
+    def __init__(self, name: str = "iuc") -> None:
+        self._storage = None
+        self._config: tuple | None = None
+        self._storage_lock = threading.Lock()
+        self.settings: Settings | None = None
+        super().__init__(name, results=True, utc=True, serializer=RestrictedSerializer())
+
+    def create_storage(self):  # Huey calls this from __init__; the real one is made on first use
+        return None
+
+    @property
+    def storage(self):
+        if self._storage is None:
+            with self._storage_lock:
+                if self._storage is None:
+                    self.configure(Settings.from_env())
+        return self._storage
+
+    @storage.setter
+    def storage(self, value) -> None:
+        self._storage = value
+
+    def configure(self, settings: Settings) -> None:
+        """Point the queue at `settings`' Redis; a no-op when it already does."""
+        if not settings.redis_url:
+            raise QueueUnavailable("REDIS_URL is not set: the job queue needs Redis (the launcher sets it)")
+        url = huey_url(settings.redis_url, settings.huey_redis_db)
+        config = (url, settings.huey_read_timeout_seconds, settings.huey_result_ttl_seconds)
+        if config == self._config:
+            self.settings = settings
+            return
+        read_timeout = settings.huey_read_timeout_seconds
+        pool = redis.ConnectionPool.from_url(
+            url,
+            socket_connect_timeout=max(1.0, settings.redis_timeout_seconds),
+            socket_timeout=read_timeout + 5.0,  # longer than the blocking dequeue
+            health_check_interval=30,
+        )
+        self._storage = PriorityRedisExpireStorage(
+            self.name,
+            connection_pool=pool,
+            read_timeout=read_timeout,
+            expire_time=settings.huey_result_ttl_seconds,
+        )
+        self._config = config
+        self.settings = settings
+
+    @property
+    def conn(self) -> redis.Redis:
+        """The raw client of the queue's db; task status and heartbeats live next to the queue."""
+        return self.storage.conn
+
+
+huey = JobQueue("iuc")
