@@ -88,17 +88,29 @@ def _shared_cache(app: Flask, client: redis.Redis, settings: Settings):
 
 
 def _register_http(app: Flask) -> None:
-    from .http import delivery, docs, health, images, objects, urls, web
+    import jobs
+
+    from . import auth, cli, metrics, rate_limit
+    from .http import admin_cache, delivery, docs, health, images, monitoring, objects, tasks, urls, web
 
     api = JsonErrorApi(app)
     api.register_converter(KeyConverter, lambda converter: {"type": "string", "description": "object key"})
-    for module in (urls, images, delivery, health):
+    auth.document(api)
+    for module in (urls, images, delivery, health, tasks, admin_cache, monitoring):
         api.register_blueprint(module.bp)
+    public = [urls.bp, images.bp, delivery.bp]
     if app.extensions["storage"].name == "local":
         api.register_blueprint(objects.bp)
+        public.append(objects.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(monitoring.metrics_bp)
     app.register_blueprint(web.bp)
     register_error_handlers(app)
+    metrics.init_app(app)  # before the limiter, so a 429 is timed too
+    admin = [tasks.bp, admin_cache.bp, monitoring.bp, monitoring.metrics_bp]
+    rate_limit.init_app(app, app.extensions["settings"], public, admin)
+    jobs.init_app(app)
+    cli.register(app)
 
 
 def _register_cors(app: Flask, settings: Settings) -> None:

@@ -1,0 +1,159 @@
+"""Admin commands: `flask --app api refresh KEY...`, `warm --prefix P`, `stats`, `tasks`.
+
+`refresh` and `warm` do the work in this process by default (no consumer needed) with the jobs'
+storage retry policy; `--enqueue` queues a job instead and prints its id.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import click
+from flask import Flask
+
+from . import context, monitoring
+from .keys import InvalidKey, validate_key
+
+
+def register(app: Flask) -> None:
+    for command in (refresh_command, warm_command, stats_command, tasks_command):
+        app.cli.add_command(command)
+
+
+def _job_retry_policy() -> None:
+    """This process only runs admin work: be as patient with storage as a worker is."""
+    settings, storage = context.settings(), context.storage()
+    storage.retries = settings.job_storage_retries
+    storage.backoff = settings.job_storage_backoff_seconds
+
+
+def _enqueue(task) -> str:
+    import jobs
+
+    jobs.huey.enqueue(task)
+    return task.id
+
+
+@click.command("refresh")
+@click.argument("keys", nargs=-1, required=True)
+@click.option("--enqueue", is_flag=True, help="Queue a job for the workers instead of refreshing here.")
+def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
+    """Revalidate KEY... with storage and store fresh metadata. Exits 1 if any key failed."""
+    from jobs import operations, tasks
+
+    allowed = context.settings().allowed_key_prefixes
+    for key in keys:
+        try:
+            validate_key(key, allowed)
+        except InvalidKey as error:
+            raise click.BadParameter(f"{key!r}: {error.message}", param_hint="KEYS") from None
+    unique = list(dict.fromkeys(keys))
+    if enqueue:
+        task = tasks.refresh.s(unique[0]) if len(unique) == 1 else tasks.batch_refresh.s(unique)
+        click.echo(f"queued {task.name} {_enqueue(task)} ({len(unique)} keys)")
+        return
+    _job_retry_policy()
+    cache = context.url_cache()
+    outcomes = operations.refresh_keys(cache, unique)
+    cache.flush()
+    failed = 0
+    for key in unique:
+        outcome = outcomes[key]
+        if outcome == "refreshed":
+            click.echo(f"refreshed  {key}")
+        else:
+            failed += 1
+            click.echo(f"failed     {key}: {operations.reason(outcome, context.storage().retries)}", err=True)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("warm")
+@click.option("--prefix", required=True, help="Key prefix to load ('' for every key).")
+@click.option("--enqueue", is_flag=True, help="Queue a job for the workers instead of warming here.")
+def warm_command(prefix: str, enqueue: bool) -> None:
+    """Load every key under --prefix into the cache from the listing, with a progress bar."""
+    from jobs import operations, tasks
+
+    if prefix:
+        try:
+            validate_key(prefix)
+        except InvalidKey as error:
+            raise click.BadParameter(error.message, param_hint="--prefix") from None
+    if enqueue:
+        click.echo(f"queued warm {_enqueue(tasks.warm.s(prefix))}")
+        return
+    _job_retry_policy()
+    storage, cache = context.storage(), context.url_cache()
+    allowed = context.settings().allowed_key_prefixes
+    total = operations.count_keys(storage, prefix)
+    warmed = skipped = 0
+    cursor = None
+    with click.progressbar(length=total, label=f"warming {prefix or '(all keys)'}", show_pos=True) as bar:
+        while True:
+            page = storage.list(prefix, cursor, operations.WARM_PAGE_SIZE)
+            seeded, refused = operations.seed_page(cache, page.items, allowed)
+            warmed, skipped = warmed + seeded, skipped + refused
+            bar.update(len(page.items))
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+    cache.flush()
+    click.echo(f"warmed {warmed} keys" + (f", skipped {skipped} not allowed" if skipped else ""))
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/v1/monitoring/stats.")
+def stats_command(as_json: bool) -> None:
+    """Cache hit rates, storage calls, queue, workers and alerts."""
+    import jobs
+
+    data = monitoring.collect_stats(context.url_cache(), context.settings(), jobs.queue_state())
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    c = data["cache"]
+    for tier in ("l1", "l2", "overall"):
+        t = c[tier]
+        click.echo(f"{tier:<8} hit rate {_rate(t['hit_rate']):>7}  hits {t['hits']:>10}  misses {t['misses']:>10}")
+    click.echo(f"signs {c['signs']}  storage calls {c['storage_calls']}  storage errors {c['storage_errors']}")
+    click.echo(f"refresh succeeded {data['refresh']['succeeded']}  failed {data['refresh']['failed']}")
+    q = data["queue"]
+    click.echo(f"queue pending {q['pending']}  scheduled {q['scheduled']}  workers alive {len(data['workers'])}")
+    click.echo(f"task failure rate {_rate(data['tasks']['failure_rate'])}  degraded {data['degraded']}")
+    for alert in data["alerts"]:
+        click.echo(f"ALERT {alert['level']}: {alert['message']}")
+
+
+def _when(epoch: float | None) -> str:
+    return "-" if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.command("tasks")
+@click.option("--status", type=click.Choice(["queued", "running", "retrying", "succeeded", "failed", "lost", "revoked"]))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/v1/tasks.")
+def tasks_command(status: str | None, limit: int, as_json: bool) -> None:
+    """Recent background tasks, newest first."""
+    from jobs.status import store_for
+
+    items = store_for().list(status, limit)
+    if as_json:
+        click.echo(json.dumps({"items": items}, indent=2))
+        return
+    if not items:
+        click.echo("no tasks")
+        return
+    for item in items:
+        progress = item["progress"]
+        shown = ""
+        if progress:
+            shown = f"{progress['done']}+{progress['failed']}/{progress['total'] if progress['total'] is not None else '?'}"
+        line = f"{item['task_id']}  {item['name']:<13} {item['status']:<9} {_when(item['enqueued_at'])}  {shown}"
+        if item["error"]:
+            line += f"  {item['error']}"
+        click.echo(line)

@@ -1,0 +1,33 @@
+"""Cache flush (admin): drop shared-cache entries so the next lookup asks storage again."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from .. import auth, context
+from ..keys import validate_key
+from ..schemas_admin import CacheFlushArgsSchema, CacheFlushedSchema
+
+bp = auth.protect(
+    Blueprint("admin_cache", __name__, url_prefix="/api/v1/cache", description="Cache flush (admin token required)")
+)
+
+
+@bp.route("", methods=["DELETE"])
+@bp.arguments(CacheFlushArgsSchema, location="query", error_status_code=400)
+@bp.response(200, CacheFlushedSchema)
+@bp.doc(security=auth.SECURITY)
+def flush(args: dict):
+    """Flush every entry, or those under `prefix`. Other processes' in-memory tier keeps an
+    entry at most L1_TTL_SECONDS longer."""
+    prefix = args["prefix"]
+    if prefix:
+        validate_key(prefix)
+    return {"flushed": context.url_cache().invalidate(prefix=prefix or None)}
+
+
+@bp.route("/<key:key>", methods=["DELETE"])
+@bp.response(200, CacheFlushedSchema)
+@bp.doc(security=auth.SECURITY)
+def flush_key(key: str):
+    """Flush one key."""
+    return {"flushed": context.url_cache().invalidate(key=context.valid_key(key))}

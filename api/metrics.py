@@ -1,0 +1,95 @@
+"""Prometheus metrics: request latency per endpoint, cache events, finished jobs.
+
+With PROMETHEUS_MULTIPROC_DIR set (the launcher sets it to DATA_DIR/metrics and empties it on
+start), prometheus-client writes every process's values to files there, so `/metrics` served by
+any gunicorn worker sums all workers and the job consumers. Unset, one process's own registry
+is served. The variable is read when prometheus_client is first imported: it must be in the
+environment before the process starts.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, g, request
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "REQUESTS", "LATENCY", "CACHE_EVENTS", "TASKS", "init_app", "render"]
+
+REQUESTS = Counter("iuc_http_requests", "HTTP requests served", ["endpoint", "method", "status"])
+LATENCY = Histogram(
+    "iuc_http_request_duration_seconds",
+    "Time to produce a response (streamed bodies: until the first byte)",
+    ["endpoint", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+CACHE_EVENTS = Counter(
+    "iuc_cache_events", "URL cache events: l1_hits, l2_misses, signs, storage_calls, refresh_failed, ...", ["event"]
+)
+TASKS = Counter("iuc_tasks", "Jobs finished, by task and outcome", ["task", "outcome"])
+
+
+def multiproc_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def _count_cache_event(name: str, n: int) -> None:
+    if n:
+        CACHE_EVENTS.labels(name).inc(n)
+
+
+def init_app(app: Flask) -> None:
+    """Time every request and mirror the URL cache's counters into Prometheus."""
+    path = multiproc_dir()
+    if path:
+        os.makedirs(path, exist_ok=True)
+    stats = app.extensions["url_cache"].stats
+    if _count_cache_event not in stats.listeners:
+        stats.listeners.append(_count_cache_event)
+
+    @app.before_request
+    def _start_timer():
+        g._iuc_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        started = g.pop("_iuc_started", None)
+        if started is not None:
+            # The rule, not the path: one series per route however many keys are asked for.
+            endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+            REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        return response
+
+
+class _Snapshot:
+    """Gauges read at scrape time (queue, workers): one value, not a per-process sum."""
+
+    def __init__(self, gauges: dict[str, tuple[str, float]]) -> None:
+        self.gauges = gauges
+
+    def collect(self):
+        for name, (documentation, value) in self.gauges.items():
+            family = GaugeMetricFamily(name, documentation)
+            family.add_metric([], value)
+            yield family
+
+
+def render(gauges: dict[str, tuple[str, float]] | None = None) -> bytes:
+    """The exposition text: all processes' counters (multiprocess) or this one's, plus gauges."""
+    path = multiproc_dir()
+    if path:
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=path)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    if gauges:
+        extra = CollectorRegistry(auto_describe=False)
+        extra.register(_Snapshot(gauges))
+        body += generate_latest(extra)
+    return body

@@ -1,0 +1,80 @@
+"""Rate limiting with flask-limiter, counted in Redis so every worker and node shares the budget.
+
+Public routes (resolve, listing, `/i/`, `/p/`, `/objects/`) share RATE_LIMIT_PUBLIC per client
+address; admin routes count only failed token attempts (RATE_LIMIT_AUTH_FAILURES), which makes
+guessing the token slow without ever limiting the console itself. Probes, docs, `/metrics` and
+the web app are not limited. A 429 uses the API's JSON error shape and carries `Retry-After`.
+If Redis is away, limits fall back to per-process memory instead of failing requests.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Iterable
+
+from flask import Blueprint, Flask
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from .errors import error_response
+from .settings import Settings
+
+KEY_PREFIX = "iuc-limits"
+
+
+def storage_uri(settings: Settings) -> str:
+    url = settings.redis_url
+    if not url:
+        return "memory://"
+    if url.startswith("unix://"):
+        return "redis+unix://" + url[len("unix://") :]
+    return url
+
+
+def init_app(
+    app: Flask, settings: Settings, public: Iterable[Blueprint], admin: Iterable[Blueprint]
+) -> Limiter:
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=storage_uri(settings),
+        storage_options={
+            "socket_timeout": settings.redis_timeout_seconds,
+            "socket_connect_timeout": settings.redis_timeout_seconds,
+        },
+        strategy="sliding-window-counter",
+        key_prefix=KEY_PREFIX,
+        default_limits=[],
+        headers_enabled=False,  # Retry-After only on 429s, set below
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+        enabled=settings.rate_limit_enabled,
+    )
+    shared_public = limiter.shared_limit(settings.rate_limit_public, scope="public")
+    for bp in public:
+        shared_public(bp)
+    auth_failures = limiter.shared_limit(
+        settings.rate_limit_auth_failures,
+        scope="admin-auth-failures",
+        deduct_when=lambda response: response.status_code in (401, 403),
+    )
+    for bp in admin:
+        auth_failures(bp)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many_requests(error: RateLimitExceeded):
+        current = limiter.current_limit
+        if current is not None:
+            retry_after = math.ceil(current.reset_at - time.time())
+        else:
+            retry_after = error.limit.limit.get_expiry()
+        return error_response(
+            429,
+            "rate_limited",
+            f"Too many requests: the limit is {error.limit.limit}. Retry after {max(1, retry_after)} s.",
+            {"limit": str(error.limit.limit)},
+            headers={"Retry-After": str(max(1, retry_after))},
+        )
+
+    app.extensions["iuc_limiter"] = limiter
+    return limiter
