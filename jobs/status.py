@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import redis
 from huey import signals as S
+from huey.utils import normalize_time
 
 from api.clock import Clock
 from api.settings import Settings
@@ -44,6 +45,7 @@ PERIODIC_HISTORY_KEY = "iuc:tasks:periodic"
 RUNNING_KEY = "iuc:tasks:running"
 PERIODIC_HISTORY_MAX = 200
 MAX_REPORTED_ERRORS = 100
+INTERRUPTED_REQUEUE_DELAY = 1.0  # seconds; see _on_interrupted
 
 _FIELDS = (
     "name", "status", "enqueued_at", "started_at", "finished_at", "beat_at", "retries", "requeued",
@@ -529,7 +531,12 @@ def _on_expired(task) -> None:
 @huey.signal(S.SIGNAL_INTERRUPTED)
 @_safe
 def _on_interrupted(task) -> None:
-    """The consumer is stopping mid-task (Huey has no acks): put the task back on the queue."""
+    """The consumer is stopping mid-task (Huey has no acks): put the task back.
+
+    Through the schedule, not the queue: the stopping consumer's worker threads still pop the
+    queue until the process is gone and would take the task straight back into a dying process.
+    Its scheduler has stopped, so another (or the restarted) consumer moves it to the queue."""
     if store_for().release_for_requeue(task, "interrupted: its worker stopped; re-enqueued"):
         log.warning("task %s (%s) interrupted; re-enqueued", task.id, task.name)
-        huey.enqueue(task)
+        task.eta = normalize_time(None, INTERRUPTED_REQUEUE_DELAY, huey.utc)
+        huey.add_schedule(task)

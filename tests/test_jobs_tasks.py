@@ -305,6 +305,7 @@ def test_interrupted_task_is_reenqueued_and_resumes_with_exact_counts(jclient, d
         jobs.huey.notify_interrupted_tasks()  # what a stopping consumer does for tasks in flight
         requeued = task_of(jclient, task_id)
         assert requeued["requeued"] == 1 and requeued["error"].startswith("interrupted")
+        assert requeued["status"] == "queued" and jobs.huey.scheduled_count() == 1
         wait_for(lambda: task_of(jclient, task_id)["status"] == "running")  # the other worker took it
         gate.set()
         task = wait_task(jclient, task_id)
