@@ -155,6 +155,7 @@ const en = {
       flushScope: 'What to flush',
       flushAll: 'Everything',
       flushPrefix: 'Prefix',
+      flushPrefixPlaceholder: 'e.g. albums/2024/',
       flushKey: 'One key',
       flush: 'Flush',
       confirmFlushAll: 'Flush every cached URL? The next requests will sign URLs afresh.',

@@ -151,6 +151,7 @@ const zhCN: Messages = {
       flushScope: '清除范围',
       flushAll: '全部',
       flushPrefix: '前缀',
+      flushPrefixPlaceholder: '例如 albums/2024/',
       flushKey: '单个键',
       flush: '清除',
       confirmFlushAll: '确定清除所有缓存的 URL？之后的请求将重新签名。',

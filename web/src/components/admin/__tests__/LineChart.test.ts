@@ -29,6 +29,16 @@ describe('LineChart', () => {
     expect(wrapper.findAll('.line-chart__legend li').map((li) => li.text())).toEqual(['Hits', 'Misses'])
   })
 
+  it('draws a lone value between gaps as a dot', () => {
+    const wrapper = mount(LineChart, {
+      props: { title: 'Rate', times: [T, T + 60, T + 120], series: [{ name: 'r', values: [null, 0.5, null] }], max: 1 },
+    })
+    expect(wrapper.findAll('circle.line-chart__dot')).toHaveLength(1)
+    // max pins the axis: 0.5 sits half way up the plot.
+    const ticks = wrapper.findAll('.line-chart__grid text').map((t) => t.text())
+    expect(ticks).toContain('1')
+  })
+
   it('shows a readout for the point chosen with the keyboard', async () => {
     const wrapper = mount(LineChart, {
       props: {
