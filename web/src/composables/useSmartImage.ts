@@ -79,7 +79,7 @@ export interface UseSmartImageOptions {
    */
   active?: MaybeRefOrGetter<boolean>
   /**
-   * Whether the image is on screen now. The URL is refreshed ahead of `refresh_at` only while
+   * Whether the image is on screen now. The URL is re-resolved at `refresh_at` only while
    * visible; an image scrolled back into view after its `refresh_at` is refreshed at once.
    * @default the value of `active`
    */
@@ -113,8 +113,10 @@ export interface UseSmartImageOptions {
   /** @default Math.random */
   random?: () => number
   /**
-   * Re-resolve this many ms before `refresh_at`.
-   * @default 60_000
+   * Re-resolve this many ms before `refresh_at`. The backend issues a newer URL exactly at
+   * `refresh_at` and keeps the current one valid for at least an hour after it, so asking
+   * earlier only returns the same URL again; keep 0 unless a backend means something else.
+   * @default 0
    */
   refreshLead?: number
   /**
@@ -165,7 +167,7 @@ export function useSmartImage(
     maxRetryDelay = 10_000,
     jitter = 0.2,
     random = Math.random,
-    refreshLead = 60_000,
+    refreshLead = 0,
     minRefreshInterval = 30_000,
     timers = defaultTimers,
     clock = defaultClock,

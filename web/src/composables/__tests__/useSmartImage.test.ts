@@ -265,6 +265,19 @@ describe('useSmartImage', () => {
       expect(resolver.resolve).toHaveBeenCalledTimes(3)
     })
 
+    it('by default re-resolves when refresh_at comes (the moment a newer URL exists)', async () => {
+      const resolver = scriptedResolver(600)
+      const image = setup('a.png', {}, resolver)
+      await flush()
+      image.onImageLoad(image.loadId.value)
+      await vi.advanceTimersByTimeAsync(600_000 - 1)
+      expect(resolver.resolve).toHaveBeenCalledTimes(1)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(resolver.resolve).toHaveBeenCalledTimes(2)
+      await flush()
+      expect(image.src.value).toBe('/objects/a.png?v=2')
+    })
+
     it('waits while hidden and refreshes as soon as it is visible again', async () => {
       const visible = ref(true)
       const resolver = scriptedResolver(600)
