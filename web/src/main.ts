@@ -3,6 +3,7 @@ import { createApp } from 'vue'
 import App from './App.vue'
 import { detectLocale, setLocale } from './i18n'
 import { createAppRouter } from './router'
+import './styles/theme.css'
 import './styles/main.css'
 
 async function start() {
