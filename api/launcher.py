@@ -72,8 +72,8 @@ def main() -> int:
         print(_banner(settings, demo_count), flush=True)
         manager = Manager()
         procfile = parse_procfile((ROOT / "Procfile").read_text())
-        for name, process in procfile.processes.items():
-            manager.add_process(name, process.cmd, env=env, cwd=str(ROOT))
+        for name, command in procfile.processes.items():
+            manager.add_process(name, command, env=env, cwd=str(ROOT))
         manager.loop()  # returns when any process exits or on SIGINT/SIGTERM
         return manager.returncode or 0
     finally:
