@@ -24,19 +24,22 @@ def alive(pid: int) -> bool:
     return True
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live processes of a process group (from /proc), zombies excluded."""
-    members = []
+def descendants(root: int) -> set[int]:
+    """Live (non-zombie) descendants of `root`, from /proc."""
+    parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                stat = open(f"/proc/{entry}/stat").read()
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(entry))
-    return members
+            if fields[0] != "Z":
+                parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
 
 
 def test_fresh_data_dir_serves_the_demo_gallery_and_stops_cleanly(tmp_path):
@@ -63,14 +66,15 @@ def test_fresh_data_dir_serves_the_demo_gallery_and_stops_cleanly(tmp_path):
         assert status == 200 and headers["Content-Type"].startswith("image/") and len(image) > 1000
         redis_pid = int((tmp_path / "data" / "redis" / "redis.pid").read_text())
         assert alive(redis_pid)
-        assert len(group_members(launcher.pid)) >= 4  # launcher, gunicorn master + workers, consumer
+        children = descendants(launcher.pid)
+        assert len(children) >= 4  # gunicorn master + 2 workers, consumer (+ shells)
     finally:
         launcher.send_signal(signal.SIGTERM)
         output = launcher.communicate(timeout=30)[0].decode()
     token = (tmp_path / "data" / "admin-token.secret").read_text().strip()
     assert token in output  # printed for the operator
     deadline = time.monotonic() + 10
-    while (alive(redis_pid) or group_members(launcher.pid)) and time.monotonic() < deadline:
+    while (alive(redis_pid) or any(map(alive, children))) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(redis_pid)
-    assert group_members(launcher.pid) == []
+    assert [pid for pid in children if alive(pid)] == []
