@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null) package.json vite.config.ts
 
-.PHONY: install run test test-py test-web build clean
+.PHONY: install run test test-py test-web e2e chromium build clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -30,8 +30,8 @@ build: web/dist/index.html
 run: install build
 	$(PY) -m api.launcher
 
-## Unit and integration tests, then the web app's typecheck and tests.
-test: test-py test-web
+## Unit and integration tests, the web app's typecheck and tests, then the browser journeys.
+test: test-py test-web e2e
 
 test-py: $(PY_STAMP)
 	$(PY) -m pytest tests
@@ -40,5 +40,41 @@ test-web: $(NODE_STAMP)
 	npm run typecheck
 	npm test
 
+## Browser journeys against the real stack in Chromium; screenshots and traces of failures
+## are kept in e2e-artifacts/.
+e2e: $(PY_STAMP) build chromium
+	$(PY) -m pytest e2e -p no:cacheprovider --screenshot only-on-failure \
+		--tracing retain-on-failure --output e2e-artifacts
+
+## Debian's Chromium (Playwright cannot download its own browser here).
+chromium:
+	@if [ -z "$$PLAYWRIGHT_CHROMIUM_EXECUTABLE" ] && ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Debian's chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
 clean:
-	rm -rf web/dist .pytest_cache
+	rm -rf web/dist .pytest_cache e2e-artifacts
+
+## Benchmarks: every row side by side in one run (a few minutes plus a 5-minute soak);
+## writes docs/BENCHMARKS.md. Installs wrk, nginx and Chromium with apt when missing; without
+## them the Python load generator is used and the nginx and browser rows say they were skipped.
+.PHONY: bench bench-quick bench-tools
+bench: $(PY_STAMP) bench-tools
+	$(MAKE) build || echo "bench: web build failed: the browser row will be skipped"
+	$(PY) -m tests.bench
+
+## About a minute: shorter runs, smaller data; fails only if a benchmark itself breaks.
+bench-quick: $(PY_STAMP)
+	$(PY) -m tests.bench --quick
+
+bench-tools:
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "bench: installing$$missing with apt"; \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing) \
+			|| echo "bench: could not install$$missing: falling back (Python load generator, rows skipped)"; \
+	fi
