@@ -6,10 +6,14 @@ storage retry policy; `--enqueue` queues a job instead and prints its id.
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Callable, Iterator
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from . import context, monitoring
 from .keys import InvalidKey, validate_key
@@ -35,6 +39,7 @@ def _enqueue(task) -> str:
 
 
 @click.command("refresh")
+@with_appcontext
 @click.argument("keys", nargs=-1, required=True)
 @click.option("--enqueue", is_flag=True, help="Queue a job for the workers instead of refreshing here.")
 def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
@@ -69,6 +74,7 @@ def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
 
 
 @click.command("warm")
+@with_appcontext
 @click.option("--prefix", required=True, help="Key prefix to load ('' for every key).")
 @click.option("--enqueue", is_flag=True, help="Queue a job for the workers instead of warming here.")
 def warm_command(prefix: str, enqueue: bool) -> None:
@@ -87,14 +93,15 @@ def warm_command(prefix: str, enqueue: bool) -> None:
     storage, cache = context.storage(), context.url_cache()
     allowed = context.settings().allowed_key_prefixes
     total = operations.count_keys(storage, prefix)
-    warmed = skipped = 0
+    label = f"warming {prefix or '(all keys)'}"
+    warmed = skipped = listed = 0
     cursor = None
-    with click.progressbar(length=total, label=f"warming {prefix or '(all keys)'}", show_pos=True) as bar:
+    with _progress(total, label) as advance:
         while True:
             page = storage.list(prefix, cursor, operations.WARM_PAGE_SIZE)
             seeded, refused = operations.seed_page(cache, page.items, allowed)
-            warmed, skipped = warmed + seeded, skipped + refused
-            bar.update(len(page.items))
+            warmed, skipped, listed = warmed + seeded, skipped + refused, listed + len(page.items)
+            advance(len(page.items), listed)
             if not page.next_cursor:
                 break
             cursor = page.next_cursor
@@ -102,11 +109,23 @@ def warm_command(prefix: str, enqueue: bool) -> None:
     click.echo(f"warmed {warmed} keys" + (f", skipped {skipped} not allowed" if skipped else ""))
 
 
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal; one `done/total` line per step otherwise (logs, CI)."""
+    if sys.stdout.isatty():
+        with click.progressbar(length=total, label=label, show_pos=True, show_percent=True) as bar:
+            yield lambda step, done: bar.update(step)
+    else:
+        click.echo(label)
+        yield lambda step, done: click.echo(f"  {done}/{total}")
+
+
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
 @click.command("stats")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/v1/monitoring/stats.")
 def stats_command(as_json: bool) -> None:
     """Cache hit rates, storage calls, queue, workers and alerts."""
@@ -134,6 +153,7 @@ def _when(epoch: float | None) -> str:
 
 
 @click.command("tasks")
+@with_appcontext
 @click.option("--status", type=click.Choice(["queued", "running", "retrying", "succeeded", "failed", "lost", "revoked"]))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/v1/tasks.")

@@ -15,3 +15,13 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 graceful_timeout = 10
 timeout = 60
+
+
+def child_exit(server, worker):
+    """Prometheus multiprocess mode: retire a dead worker's live gauges (its counters stay summed)."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

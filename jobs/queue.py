@@ -34,8 +34,8 @@ def huey_url(redis_url: str, db: int) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
     if parts.scheme in ("redis", "rediss"):
         return urlunsplit(parts._replace(path=f"/{db}", query=urlencode(query)))
-    if parts.scheme == "unix":
-        return urlunsplit(parts._replace(query=urlencode(query + [("db", str(db))])))
+    if parts.scheme == "unix":  # built by hand: urlunsplit would drop the empty host's "//"
+        return f"unix://{parts.netloc}{parts.path}?{urlencode(query + [('db', str(db))])}"
     raise SettingsError(f"REDIS_URL scheme {parts.scheme!r} cannot carry the job queue (use redis://, rediss:// or unix://)")
 
 

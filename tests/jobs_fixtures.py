@@ -1,6 +1,6 @@
 """Fixtures for the jobs, admin and monitoring tests: a jobs app, real in-process Huey consumers.
 
-    from .jobs_fixtures import AUTH, japp, jclient, job_settings, recording_storage  # noqa: F401
+    from .jobs_fixtures import AUTH, japp, jclient, job_settings, make_japp, recording_storage  # noqa: F401
 
 Consumers are real `huey.consumer.Consumer`s (thread workers) against the real Redis of the
 `redis_url` fixture; only their signal handlers are left out, since they run inside pytest.
@@ -122,14 +122,26 @@ def recording_storage(settings):
 
 
 @pytest.fixture
-def japp(job_settings, clock, recording_storage):
-    """One app for both sides: the HTTP client enqueues, in-process consumers run tasks with it."""
-    app = app_context.build_job_app(job_settings(), storage=recording_storage, clock=clock)
-    app_context.set_app(app)
-    jobs.huey.flush_locks("pre_refresh", "cleanup")
-    yield app
+def make_japp(job_settings, clock, recording_storage):
+    """Build the tasks' app (settings overrides allowed) and install it for the consumers."""
+    apps = []
+
+    def make(**overrides):
+        app = app_context.build_job_app(job_settings(**overrides), storage=recording_storage, clock=clock)
+        app_context.set_app(app)
+        apps.append(app)
+        return app
+
+    yield make
     app_context.set_app(None)
-    app.extensions["url_cache"].close()
+    for app in apps:
+        app.extensions["url_cache"].close()
+
+
+@pytest.fixture
+def japp(make_japp):
+    """One app for both sides: the HTTP client enqueues, in-process consumers run tasks with it."""
+    return make_japp()
 
 
 @pytest.fixture

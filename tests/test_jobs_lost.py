@@ -18,6 +18,7 @@ import pytest
 import jobs
 from api.clock import system_clock
 from jobs import app_context, tasks
+from jobs.status import TASK_PREFIX
 
 from .cos_server import cos_server, cos_settings_for  # noqa: F401
 from .jobs_fixtures import AUTH, TOKEN, running_consumer, task_of, wait_for, wait_task
@@ -44,7 +45,11 @@ def cluster(cos_server, redis_url, tmp_path):  # noqa: F811
     for key in KEYS:
         cos_server.put(key, b"\xff\xd8\xff" + key.encode())
     cos_server.inject(None, method="HEAD", delay=0.01, times=10**6)
-    settings = cos_settings_for(cos_server, redis_url=redis_url, data_dir=tmp_path, admin_token=TOKEN, **FAST)
+    # A connect timeout above the 1 s SYN retransmit: the test server's listen backlog is small and
+    # the consumer opens 16 connections at once.
+    settings = cos_settings_for(
+        cos_server, redis_url=redis_url, data_dir=tmp_path, admin_token=TOKEN, cos_timeout_seconds=3.0, **FAST
+    )
     app = app_context.build_job_app(settings, clock=system_clock)
     app_context.set_app(app)
     env = {k: v for k, v in os.environ.items() if k not in {"PROMETHEUS_MULTIPROC_DIR"}}
@@ -68,9 +73,16 @@ def run_until_partway(client, env) -> tuple[str, subprocess.Popen, float]:
     started = time.time()
     task_id = client.post("/api/v1/tasks/batch-refresh", json={"image_keys": KEYS}, headers=AUTH).json["task_id"]
     consumer = start_consumer(env)
+    record = TASK_PREFIX + task_id
+    processed = lambda: sum(int(n or 0) for n in jobs.huey.conn.hmget(record, ["done", "failed"]))  # noqa: E731
     progress = lambda: task_of(client, task_id)["progress"]  # noqa: E731
-    wait_for(lambda: progress()["done"] >= 100 or consumer.poll() is not None, timeout=30)
+    try:  # read Redis directly, every 20 ms: keep this process light while the consumer works
+        wait_for(lambda: processed() >= 100 or consumer.poll() is not None, timeout=30, interval=0.02)
+    except AssertionError:
+        consumer.kill()
+        raise AssertionError(f"no progress: {task_of(client, task_id)}\n{consumer.communicate()[1].decode()[-3000:]}")
     assert consumer.poll() is None, consumer.stderr.read().decode()
+    assert progress()["failed"] == 0, task_of(client, task_id)
     assert progress()["done"] < len(KEYS)
     return task_id, consumer, started
 

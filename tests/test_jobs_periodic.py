@@ -14,6 +14,7 @@ from .conftest import write_images
 from .jobs_fixtures import (  # noqa: F401
     AUTH,
     japp,
+    make_japp,
     jclient,
     job_settings,
     recording_storage,

@@ -21,6 +21,7 @@ from .jobs_fixtures import (  # noqa: F401
     AUTH,
     TOKEN,
     japp,
+    make_japp,
     jclient,
     job_settings,
     recording_storage,
@@ -131,35 +132,55 @@ def test_queue_unreachable_is_a_503(make_settings, clock):
 
 # -- retries: transient vs permanent (COS test server, real SDK) -------------------------------
 class TimedCos(CosStorage):
-    """The real COS adapter, noting when each HEAD attempt starts."""
+    """The real COS adapter, noting when each HEAD attempt starts and ends."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.attempts: list[float] = []
+        self.attempts: list[tuple[float, float]] = []
 
     def _head(self, key):
-        self.attempts.append(time.monotonic())
-        return super()._head(key)
+        started = time.monotonic()
+        try:
+            return super()._head(key)
+        finally:
+            self.attempts.append((started, time.monotonic()))
+
+    def waits(self) -> list[float]:
+        """The pauses between attempts (the back-off alone, without request time)."""
+        return [nxt[0] - prev[1] for prev, nxt in zip(self.attempts, self.attempts[1:])]
 
 
 @pytest.fixture
-def cos_app(cos_server, redis_url, tmp_path, clock):  # noqa: F811
-    settings = cos_settings_for(
-        cos_server,
-        redis_url=redis_url,
-        data_dir=tmp_path,
-        admin_token=TOKEN,
-        access_flush_seconds=3600.0,
-        huey_read_timeout_seconds=0.05,
-        worker_heartbeat_seconds=0.05,
-        job_storage_backoff_seconds=0.05,
-    )
-    storage = TimedCos.from_settings(app_context.job_settings(settings))  # the worker's retry policy
-    app = app_context.build_job_app(settings, storage=storage, clock=clock)
-    app_context.set_app(app)
-    yield app
+def make_cos_app(cos_server, redis_url, tmp_path, clock):  # noqa: F811
+    """A jobs app on the COS test server, with the worker's retry policy at a given back-off."""
+    apps = []
+
+    def make(backoff: float = 0.001):
+        settings = cos_settings_for(
+            cos_server,
+            redis_url=redis_url,
+            data_dir=tmp_path,
+            admin_token=TOKEN,
+            access_flush_seconds=3600.0,
+            huey_read_timeout_seconds=0.05,
+            worker_heartbeat_seconds=0.05,
+            job_storage_backoff_seconds=backoff,
+        )
+        storage = TimedCos.from_settings(app_context.job_settings(settings))  # the worker's retry policy
+        app = app_context.build_job_app(settings, storage=storage, clock=clock)
+        app_context.set_app(app)
+        apps.append(app)
+        return app
+
+    yield make
     app_context.set_app(None)
-    app.extensions["url_cache"].close()
+    for app in apps:
+        app.extensions["url_cache"].close()
+
+
+@pytest.fixture
+def cos_app(make_cos_app):
+    return make_cos_app()
 
 
 def refresh_via_api(app, key: str) -> dict:
@@ -170,17 +191,17 @@ def refresh_via_api(app, key: str) -> dict:
         return wait_task(client, response.json["task_id"])
 
 
-def test_503_twice_then_200_succeeds_on_the_third_try_with_growing_gaps(cos_app, cos_server):  # noqa: F811
+def test_503_twice_then_200_succeeds_on_the_third_try_with_growing_gaps(make_cos_app, cos_server):  # noqa: F811
+    cos_app = make_cos_app(backoff=0.2)
     cos_server.put(KEY, IMAGES[KEY])
     cos_server.inject(KEY, status=503, times=2, method="HEAD")
     task = refresh_via_api(cos_app, KEY)
     assert task["status"] == "succeeded", task
     assert cos_server.count("HEAD", KEY) == 3
-    attempts = cos_app.extensions["storage"].attempts
-    first_gap, second_gap = attempts[1] - attempts[0], attempts[2] - attempts[1]
-    # Back-off 0.05 s doubling, plus up to 0.025 s of jitter: [0.05, 0.075] then [0.10, 0.125].
-    assert 0.05 <= first_gap < 0.1 and 0.1 <= second_gap < 0.2
-    assert second_gap > first_gap
+    first, second = cos_app.extensions["storage"].waits()
+    # Back-off 0.2 s doubling, plus up to 0.1 s of jitter: [0.2, 0.3] then [0.4, 0.5].
+    assert 0.2 <= first < 0.4 and 0.4 <= second < 0.7
+    assert second > first
 
 
 def test_404_fails_on_the_first_try_without_retrying(cos_app, cos_server):  # noqa: F811
