@@ -1,0 +1,134 @@
+"""Row 6: hit rate over a simulated day, through the real cache and the real pre-refresh.
+
+1,000,000 requests, Zipf s=1.1 over 100,000 keys, spread over 24 simulated hours (a Poisson
+arrival process) with the default settings (1 h window, 1 h metadata TTL, 15 min lead, 1 h hot
+horizon, 60 s L1). Two `create_app` apps play two gunicorn workers (requests go to one at
+random); a third plays the Huey consumer and runs the pre-refresh and the cleanup trim every
+simulated minute. All three share one real Redis and one ManualClock; storage is the local
+adapter over real files, counting HEADs per side.
+
+The reference is the ceiling of any cache filled on demand: every key's first request must
+go to storage, so at best 1 - distinct keys / requests of them can hit.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections import Counter
+
+from api import create_app
+from api.clock import ManualClock
+
+from .common import Result, cleanup_for, pre_refresh_for, settings_for, write_files
+from .context import DB_HITRATE, Context
+
+ROW = "6"
+NAME = "Hit rate, simulated day"
+T0 = 1_800_000_000.0
+DAY = 86_400
+ZIPF_S = 1.1
+
+
+def _storage(ctx: Context):
+    from tests.support import CountingStorage
+
+    from .common import SIGNING_SECRET
+
+    return CountingStorage(ctx.images, secret=SIGNING_SECRET)
+
+
+def _job_app(settings, storage, clock):
+    try:
+        from jobs.app_context import build_job_app
+
+        return build_job_app(settings, storage=storage, clock=clock)
+    except Exception:
+        return create_app(settings, storage=storage, clock=clock)
+
+
+def run(ctx: Context) -> Result:
+    requests = ctx.pick(1_000_000, 30_000)
+    key_count = ctx.pick(100_000, 3_000)
+    rng = random.Random(1100)
+    keys = [f"bench/zipf/{i % 256:02x}/img-{i:06d}.jpg" for i in range(key_count)]
+    write_files(ctx.images, keys, b"")
+    by_rank = keys[:]
+    rng.shuffle(by_rank)  # popularity is not alphabetical
+    weights = list(itertools.accumulate(1.0 / (rank ** ZIPF_S) for rank in range(1, key_count + 1)))
+    picks = rng.choices(range(key_count), cum_weights=weights, k=requests)
+
+    client = ctx.client(DB_HITRATE)
+    client.flushdb()
+    clock = ManualClock(T0)
+    settings = settings_for(ctx.data_dir, ctx.redis.url(DB_HITRATE))  # defaults otherwise
+    serving_storage, job_storage = _storage(ctx), _storage(ctx)
+    workers = [create_app(settings, storage=serving_storage, clock=clock) for _ in range(2)]
+    caches = [app.extensions["url_cache"] for app in workers]
+    counts: Counter[str] = Counter()
+    for cache in caches:
+        cache.stats.listeners.append(lambda name, n: counts.__setitem__(name, counts[name] + n))
+    job = _job_app(settings, job_storage, clock)
+    sweep, how = pre_refresh_for(job)
+    cleanup = cleanup_for(job)
+
+    began = time.monotonic()
+    next_minute = T0 + 60
+    now = T0
+    first_hour: tuple[Counter, int] | None = None
+    sweeps = refreshed = 0
+    gap = DAY / requests
+    expovariate, choose = rng.expovariate, rng.random
+    for served, rank in enumerate(picks):
+        now += expovariate(1.0) * gap
+        while now >= next_minute:
+            clock.now = next_minute
+            report = sweep()
+            refreshed += report.get("refreshed", 0)
+            cleanup()
+            sweeps += 1
+            next_minute += 60
+            if first_hour is None and next_minute - T0 > 3600:
+                first_hour = (Counter(counts), served)
+        clock.now = now
+        caches[0 if choose() < 0.5 else 1].resolve(by_rank[rank])
+    for cache in caches + [job.extensions["url_cache"]]:
+        cache.flush()
+        cache.close()
+    elapsed = time.monotonic() - began
+    simulated_hours = (now - T0) / 3600
+
+    distinct = len(set(picks))
+    l1, l2 = counts["l1_hits"], counts["l2_hits"]
+    misses = counts["l2_misses"]
+    hit_rate = (l1 + l2) / requests
+    ceiling = 1 - distinct / requests
+    request_heads = serving_storage.calls["head"]
+    job_heads = job_storage.calls["head"]
+    after = None
+    if first_hour:
+        base, at = first_hour
+        later = requests - at
+        after = ((l1 - base["l1_hits"]) + (l2 - base["l2_hits"])) / later if later else None
+    result = Result(
+        ROW, NAME + f" ({requests:,} requests, Zipf {ZIPF_S} over {key_count:,} keys, 24 h)",
+        ours=f"{hit_rate:.2%} (L1 {l1 / requests:.2%}, L2 {l2 / requests:.2%}); "
+             f"{1000 * (request_heads + job_heads) / requests:.1f} storage calls per 1,000 requests",
+        reference=f"on-demand ceiling {ceiling:.2%} ({distinct:,} distinct keys)",
+        ratio=f"{hit_rate / ceiling:.4f} of ceiling",
+        goal=">= 99.5% overall",
+        met=hit_rate >= 0.995,
+    )
+    result.details += [
+        f"misses {misses:,}: {distinct:,} first requests of a key (unavoidable without seeding) and "
+        f"{misses - distinct:,} re-misses of keys whose metadata had lapsed (cold keys, requested less than "
+        f"once per hot horizon)",
+        f"storage HEADs: {request_heads:,} on the request path ({1000 * request_heads / requests:.1f} per 1,000), "
+        f"{job_heads:,} by pre-refresh ({1000 * job_heads / requests:.1f} per 1,000; {refreshed:,} refreshed "
+        f"in {sweeps:,} sweeps)",
+        (f"after the first simulated hour: {after:.2%}" if after is not None else "")
+        + f"; simulated {simulated_hours:.1f} h in {elapsed:.0f} s; pre-refresh = {how}",
+    ]
+    if ctx.quick:
+        result.details.append("quick mode: 30,000 requests over 3,000 keys, same 24 h")
+    return result

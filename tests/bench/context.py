@@ -1,0 +1,68 @@
+"""What the rows of one run share: scratch folder, one Redis server, demo images, one API node."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+
+from .common import Node, Options, RedisServer, remove, scratch
+
+# Redis dbs: each row keeps to its own so none sees another's keys.
+DB_NODE = 0  # the shared API node (rows 1, 2, 8)
+DB_NAIVE = 5
+DB_NAIVE_NODE = 6
+DB_MEMORY = 7
+DB_MEMORY_REF = 8
+DB_HITRATE = 9
+DB_PRE_SMALL = 10
+DB_PRE_LARGE = 11
+DB_SOAK = 12
+
+
+class Context:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.quick = options.quick
+        self.work = options.work
+        self.redis = RedisServer(self.work).start()
+        self.data_dir = self.work / "data"
+        self.images = self.data_dir / "images"
+        self.images.mkdir(parents=True, exist_ok=True)
+        self._node: Node | None = None
+        self._demo_keys: list[str] | None = None
+
+    def pick(self, full, quick):
+        return self.options.pick(full, quick)
+
+    def client(self, db: int) -> redis.Redis:
+        return self.redis.client(db)
+
+    @property
+    def demo_keys(self) -> list[str]:
+        """200 generated demo images (the gallery of row 8), created once per run."""
+        if self._demo_keys is None:
+            from api.demo import generate
+
+            generate(self.images, 200)
+            self._demo_keys = sorted(p.relative_to(self.images).as_posix() for p in (self.images / "demo").rglob("*") if p.is_file())
+        return self._demo_keys
+
+    def node(self) -> Node:
+        """The shared API node: 2 gunicorn workers (gthread, 4 threads) on Redis db 0, local storage."""
+        if self._node is None:
+            self.demo_keys  # noqa: B018 - the gallery must exist before the node lists it
+            self._node = Node(self.data_dir, self.redis.url(DB_NODE), workers=2).start()
+        return self._node
+
+    def close(self) -> None:
+        if self._node is not None:
+            self._node.stop()
+        self.redis.stop()
+        remove(self.work)
+
+
+def new_context(quick: bool, tools: dict) -> Context:
+    return Context(Options(quick=quick, work=scratch(), tools=tools))
+
+
+__all__ = ["Context", "new_context", "Path"]
