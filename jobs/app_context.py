@@ -6,6 +6,7 @@ built on a ManualClock, so periodic tasks see the test's time.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from flask import current_app, has_app_context
 
+from api import logs
 from api.clock import Clock, system_clock
 from api.settings import Settings
 
@@ -51,7 +53,17 @@ def get_app() -> "Flask":
         with _lock:
             if _app is None:
                 _app = build_job_app()
+                _one_log_line_each()
     return _app
+
+
+def _one_log_line_each() -> None:
+    """huey_consumer gives the `huey` logger its own handler, and create_app configures the root
+    one: keep Huey's lines on its handler only, with signatures redacted there too."""
+    huey_logger = logging.getLogger("huey")
+    if huey_logger.handlers:
+        huey_logger.propagate = False
+        logs.install_redaction("huey")
 
 
 def set_app(app: "Flask | None") -> None:

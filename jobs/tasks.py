@@ -138,13 +138,19 @@ def run_pre_refresh(ctx: JobContext) -> dict:
     s = ctx.settings
     now = ctx.clock()
     hot, cold = ctx.cache.due_keys(now, s.prerefresh_lead_seconds, s.hot_horizon_seconds)
-    refreshed = failed = 0
+    report = {"due": len(hot) + len(cold), "hot": len(hot), "cold": len(cold), "refreshed": 0, "failed": 0}
     for _, chunk in chunks(hot, s.batch_chunk_size):
         outcomes = refresh_keys(ctx.cache, chunk)
         ok = sum(1 for outcome in outcomes.values() if outcome == "refreshed")
-        refreshed, failed = refreshed + ok, failed + len(outcomes) - ok
+        report["refreshed"] += ok
+        report["failed"] += len(outcomes) - ok
+        if not ok and all(outcome == "storage_unavailable" for outcome in outcomes.values()):
+            # Storage is down: stop here rather than wait out every key's retries; entries keep
+            # serving while still valid and the next minute tries again.
+            report["aborted"] = "storage_unavailable"
+            break
     ctx.cache.flush()
-    return {"due": len(hot) + len(cold), "hot": len(hot), "cold": len(cold), "refreshed": refreshed, "failed": failed}
+    return report
 
 
 def run_cleanup(ctx: JobContext) -> dict:

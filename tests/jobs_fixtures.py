@@ -16,6 +16,7 @@ import pytest
 from huey.consumer import Consumer
 
 import jobs
+from api.storage import StorageUnavailable
 from api.storage.local import LocalStorage
 from jobs import app_context
 
@@ -82,6 +83,7 @@ class RecordingStorage(LocalStorage):
         self.gate: threading.Event | None = None
         self.gate_after = 0
         self.waiting = threading.Event()
+        self.unavailable = False  # answer every HEAD like a store that is down (5xx)
 
     def _head(self, key):
         with self.lock:
@@ -90,6 +92,8 @@ class RecordingStorage(LocalStorage):
         if blocked:
             self.waiting.set()
             assert self.gate.wait(30), "gate never opened"
+        if self.unavailable:
+            raise StorageUnavailable(f"{key}: store is down")
         return super()._head(key)
 
     def close_gate(self, after: int = 0) -> threading.Event:

@@ -115,6 +115,22 @@ def test_two_consumers_never_run_pre_refresh_twice_in_one_minute(japp, jclient, 
     assert sorted(recording_storage.heads) == sorted(keys * 2)  # each key once per minute
 
 
+def test_pre_refresh_stops_early_when_storage_is_down_and_entries_keep_serving(japp, jclient, clock, recording_storage):
+    keys = [f"gallery/k{i:03d}.png" for i in range(250)]
+    client = japp.extensions["redis"]
+    client.zadd(INDEX_KEY, dict.fromkeys(keys, clock() + 60))
+    client.zadd(ACCESS_KEY, dict.fromkeys(keys, clock()))
+    recording_storage.unavailable = True
+    with running_consumer():
+        task_id = run_periodic(jclient, tasks.pre_refresh)
+        task = wait_for(lambda: finished(jclient, task_id))
+    assert task["result"] == {"due": 250, "hot": 250, "cold": 0, "refreshed": 0, "failed": 100,
+                              "aborted": "storage_unavailable"}  # fmt: skip
+    assert len(set(recording_storage.heads)) == 100  # the first chunk (each key tried 1 + 3 times)
+    assert len(recording_storage.heads) == 400
+    assert client.zcard(INDEX_KEY) == 250  # nothing dropped: still due, tried again next minute
+
+
 def test_pre_refresh_and_cleanup_are_scheduled_every_minute():
     for minute in (datetime.datetime(2030, 1, 1, 12, 0), datetime.datetime(2030, 6, 3, 17, 41)):
         names = {task.name for task in jobs.huey.read_periodic(minute)}
