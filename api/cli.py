@@ -59,7 +59,7 @@ def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
         return
     _job_retry_policy()
     cache = context.url_cache()
-    outcomes = operations.refresh_keys(cache, unique)
+    outcomes = operations.refresh_keys(cache, unique, allowed)
     cache.flush()
     failed = 0
     for key in unique:

@@ -5,7 +5,7 @@ from typing import Iterable, Iterator, Sequence
 
 from api.cache.url_cache import UrlCache
 from api.keys import InvalidKey, validate_key
-from api.storage import ObjectInfo, Storage
+from api.storage import ObjectInfo, Storage, StorageError
 
 WARM_PAGE_SIZE = 500
 LISTING_DONE = "$end"  # resume point of a warm whose listing is complete
@@ -14,6 +14,9 @@ REASONS = {
     "not_found": "not_found: the object does not exist in storage",
     "access_denied": "access_denied: storage refused access to the object",
 }
+
+
+STORAGE_CODES = {cls.code for cls in (StorageError, *StorageError.__subclasses__())}
 
 
 class TaskFailed(Exception):
@@ -31,7 +34,9 @@ def reason(outcome: str, retries: int) -> str:
             f"storage_unavailable: storage still failed after {retries} retries;"
             " the cached URL, if any, keeps serving"
         )
-    return f"{outcome}: storage failed"
+    if outcome in STORAGE_CODES:
+        return f"{outcome}: storage failed"
+    return f"{outcome}: the key is not valid, storage was not asked"
 
 
 def chunks(items: Sequence[str], size: int, start: int = 0) -> Iterator[tuple[int, Sequence[str]]]:
@@ -39,14 +44,24 @@ def chunks(items: Sequence[str], size: int, start: int = 0) -> Iterator[tuple[in
         yield offset, items[offset : offset + size]
 
 
-def refresh_keys(cache: UrlCache, keys: Iterable[str]) -> dict[str, str]:
+def refresh_keys(cache: UrlCache, keys: Iterable[str], allowed_prefixes: tuple[str, ...] = ()) -> dict[str, str]:
     """Revalidate keys with storage (concurrently, through the cache's bounded pool).
 
     Returns key -> "refreshed" or the error code (`not_found`, `access_denied`,
-    `storage_unavailable`, as the API names them); the outcome counters feed monitoring.
-    A key that fails keeps its old entry, so a still-valid URL keeps serving.
+    `storage_unavailable`, or why the key is invalid, as the API names them); the outcome
+    counters feed monitoring. A key that fails keeps its old entry, so a still-valid URL keeps
+    serving. Keys are validated again here: whatever put them on the queue, a bad key never
+    reaches storage.
     """
-    outcomes = {key: "not_found" if outcome == "missing" else outcome for key, outcome in cache.revalidate_many(keys).items()}
+    outcomes: dict[str, str] = {}
+    valid = []
+    for key in dict.fromkeys(keys):
+        try:
+            valid.append(validate_key(key, allowed_prefixes))
+        except InvalidKey as error:
+            outcomes[key] = error.code
+    for key, outcome in cache.revalidate_many(valid).items():
+        outcomes[key] = "not_found" if outcome == "missing" else outcome
     ok = sum(1 for outcome in outcomes.values() if outcome == "refreshed")
     cache.stats.incr("refresh_succeeded", ok)
     cache.stats.incr("refresh_failed", len(outcomes) - ok)

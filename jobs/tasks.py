@@ -87,7 +87,7 @@ def exclusive(name: str, ctx: JobContext, once_per_minute: bool) -> Iterator[str
 @_job
 def refresh(ctx: JobContext, task, key: str) -> dict:
     """Revalidate one key with storage and store its fresh metadata."""
-    outcome = refresh_keys(ctx.cache, [key])[key]
+    outcome = refresh_keys(ctx.cache, [key], ctx.settings.allowed_key_prefixes)[key]
     if outcome != "refreshed":
         raise TaskFailed(reason(outcome, ctx.storage.retries))
     return {"key": key, "outcome": outcome}
@@ -102,7 +102,7 @@ def batch_refresh(ctx: JobContext, task, keys: list[str]) -> dict:
     start = store.progress_state(task.id)["offset"]
     for offset, chunk in chunks(keys, ctx.settings.batch_chunk_size, start):
         _stop_if_revoked(task)
-        outcomes = refresh_keys(ctx.cache, chunk)
+        outcomes = refresh_keys(ctx.cache, chunk, ctx.settings.allowed_key_prefixes)
         errors = {key: outcome for key, outcome in outcomes.items() if outcome != "refreshed"}
         store.advance(task, offset, offset + len(chunk), len(chunk) - len(errors), len(errors), errors)
     state = store.progress_state(task.id)
@@ -140,7 +140,7 @@ def run_pre_refresh(ctx: JobContext) -> dict:
     hot, cold = ctx.cache.due_keys(now, s.prerefresh_lead_seconds, s.hot_horizon_seconds)
     report = {"due": len(hot) + len(cold), "hot": len(hot), "cold": len(cold), "refreshed": 0, "failed": 0}
     for _, chunk in chunks(hot, s.batch_chunk_size):
-        outcomes = refresh_keys(ctx.cache, chunk)
+        outcomes = refresh_keys(ctx.cache, chunk, s.allowed_key_prefixes)
         ok = sum(1 for outcome in outcomes.values() if outcome == "refreshed")
         report["refreshed"] += ok
         report["failed"] += len(outcomes) - ok

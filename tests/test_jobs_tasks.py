@@ -104,6 +104,17 @@ def test_bad_input_is_a_400_and_nothing_is_queued(jclient, recording_storage, pa
     assert recording_storage.heads == []
 
 
+def test_a_bad_key_put_on_the_queue_directly_still_never_reaches_storage(jclient, recording_storage):
+    task = jobs.tasks.batch_refresh.s([KEY, "../etc/passwd", "/abs.png"])
+    jobs.huey.enqueue(task)
+    with running_consumer():
+        done = wait_task(jclient, task.id)
+    assert done["progress"] == {"done": 1, "failed": 2, "total": 3}
+    assert {e["key"]: e["code"] for e in done["result"]["errors"]} == {"../etc/passwd": "path_traversal",
+                                                                       "/abs.png": "absolute_key"}  # fmt: skip
+    assert recording_storage.heads == [KEY]
+
+
 def test_batch_names_its_bad_keys(jclient):
     response = jclient.post("/api/v1/tasks/batch-refresh", json={"image_keys": [KEY, "x/../y", KEY, 3]}, headers=AUTH)
     assert response.status_code == 400
