@@ -274,6 +274,7 @@ class CosTestServer:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent HEADs
     cos: CosTestServer
 
     def handle_error(self, request, client_address) -> None:

@@ -61,7 +61,8 @@ export const FINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set([
 export interface TaskProgress {
   done: number
   failed: number
-  total: number
+  /** null while the total is still unknown (a warm job still listing its prefix). */
+  total: number | null
 }
 
 export interface Task {
