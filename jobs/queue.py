@@ -16,7 +16,7 @@ from huey.storage import PriorityRedisExpireStorage
 
 from api.settings import Settings, SettingsError
 
-from .serializer import RestrictedSerializer
+from .serializer import JsonSerializer
 
 # Priorities stand in for the original design's quick / batch / maintenance queues.
 PRIORITY_QUICK = 100
@@ -47,7 +47,7 @@ class JobQueue(PriorityRedisExpireHuey):
         self._config: tuple | None = None
         self._storage_lock = threading.Lock()
         self.settings: Settings | None = None
-        super().__init__(name, results=True, utc=True, serializer=RestrictedSerializer())
+        super().__init__(name, results=True, utc=True, serializer=JsonSerializer())
 
     def create_storage(self):  # Huey calls this from __init__; the real one is made on first use
         return None

@@ -1,37 +1,68 @@
-"""Huey's message serializer, with unpickling limited to the types our messages contain.
+"""Huey's message serializer as tagged JSON: nothing read back from Redis can run code.
 
-Huey stores task messages and results with pickle. A plain `pickle.loads` of whatever sits in
-Redis would let anyone who can write to Redis run code in every worker; this unpickler only
-rebuilds Huey's own message and error types, dates, and plain data (str, numbers, lists, dicts).
+Huey's default serializer rebuilds arbitrary Python objects from the queue, so anyone able to
+write to Redis could run code in every worker. Our messages only carry Huey's own records
+(Message, Error, ChordConfig), dates, tuples and plain data, and JSON with a few type tags holds
+all of them; anything else is refused when it is enqueued, not when it is run.
 """
 from __future__ import annotations
 
-import io
-import pickle
+import datetime as dt
+import json
+from typing import Any
 
+from huey.registry import Message
 from huey.serializer import Serializer
+from huey.utils import ChordConfig, Error
 
-ALLOWED = {
-    ("huey.registry", "Message"),
-    ("huey.utils", "Error"),
-    ("huey.utils", "ChordConfig"),
-    ("datetime", "datetime"),
-    ("datetime", "date"),
-    ("datetime", "timedelta"),
-    ("datetime", "timezone"),
-    ("collections", "OrderedDict"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-}
+RECORDS = {"message": Message, "error": Error, "chord": ChordConfig}
+TAG = "~"  # key of a tagged value: {"~": kind, "v": payload}
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if (module, name) in ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name} from the job queue")
+def _encode(value: Any) -> Any:
+    for kind, record in RECORDS.items():
+        if isinstance(value, record):
+            return {TAG: kind, "v": [_encode(field) for field in value]}
+    if isinstance(value, dt.datetime):
+        return {TAG: "datetime", "v": value.isoformat()}
+    if isinstance(value, tuple):
+        return {TAG: "tuple", "v": [_encode(item) for item in value]}
+    if isinstance(value, (set, frozenset)):
+        return {TAG: "set", "v": [_encode(item) for item in value]}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("job data: dict keys must be strings")
+        return {k: _encode(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"job data must be JSON-like, got {type(value).__name__}")
 
 
-class RestrictedSerializer(Serializer):
-    def _deserialize(self, data: bytes):
-        return _RestrictedUnpickler(io.BytesIO(data)).load()
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    kind = value.get(TAG)
+    if kind is None:
+        return {k: _decode(v) for k, v in value.items()}
+    payload = value["v"]
+    if kind in RECORDS:
+        return RECORDS[kind](*[_decode(field) for field in payload])
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(payload)
+    if kind == "tuple":
+        return tuple(_decode(item) for item in payload)
+    if kind == "set":
+        return {_decode(item) for item in payload}
+    raise ValueError(f"unknown tag {kind!r} in a job message")
+
+
+class JsonSerializer(Serializer):
+    def _serialize(self, data: Any) -> bytes:
+        return json.dumps(_encode(data), separators=(",", ":")).encode("utf-8")
+
+    def _deserialize(self, data: bytes) -> Any:
+        return _decode(json.loads(data))

@@ -5,12 +5,13 @@ import os
 import pickle
 
 import pytest
+from huey.utils import Error
 
 import jobs
 from api.settings import SettingsError
 from jobs import heartbeat, tasks
 from jobs.queue import huey_url
-from jobs.serializer import RestrictedSerializer
+from jobs.serializer import JsonSerializer
 from jobs.status import store_for
 
 from .jobs_fixtures import AUTH, japp, jclient, job_settings, make_japp, recording_storage, task_of  # noqa: F401
@@ -46,13 +47,19 @@ class Boom:
         return (os.system, ("echo pwned",))
 
 
-def test_the_serializer_round_trips_task_messages_but_refuses_anything_else():
-    serializer = RestrictedSerializer()
+def test_the_serializer_round_trips_task_messages_as_json_and_refuses_objects():
+    serializer = JsonSerializer()
     task = tasks.batch_refresh.s(["a.png", "b.png"])
     message = jobs.huey.serialize_task(task)
-    assert jobs.huey.deserialize_task(message).args == (["a.png", "b.png"],)
-    with pytest.raises(pickle.UnpicklingError, match="posix.system|os.system"):
-        serializer.deserialize(pickle.dumps(Boom()))
+    assert message.startswith(b"{")  # plain JSON in Redis
+    restored = jobs.huey.deserialize_task(message)
+    assert restored.args == (["a.png", "b.png"],) and restored.id == task.id
+    error = Error({"error": "boom", "retries": 0})
+    assert serializer.deserialize(serializer.serialize(error)) == error
+    with pytest.raises(TypeError):
+        serializer.serialize(Boom())
+    with pytest.raises(ValueError):
+        serializer.deserialize(pickle.dumps(Boom()))  # bytes that are not JSON are refused
 
 
 def test_a_running_task_is_lost_only_when_stale_and_its_worker_is_gone(japp, jclient, clock):
