@@ -40,7 +40,7 @@ def huey_url(redis_url: str, db: int) -> str:
 
 
 class JobQueue(PriorityRedisExpireHuey):
-    """PriorityRedisExpireHuey with lazy, re-pointable storage and a restricted unpickler."""
+    """PriorityRedisExpireHuey with lazy, re-pointable storage and JSON messages."""
 
     def __init__(self, name: str = "iuc") -> None:
         self._storage = None
