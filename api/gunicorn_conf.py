@@ -15,6 +15,7 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 graceful_timeout = 10
 timeout = 60
+control_socket_disable = True  # one shared ~/.gunicorn socket would clash between nodes
 
 
 def child_exit(server, worker):
