@@ -16,30 +16,26 @@ class SettingsError(ValueError):
     """A configuration variable is missing, malformed or conflicts with another."""
 
 
-def _int(minimum: int = 0) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
+def _number(cast: type, minimum: float) -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str):
         try:
-            value = int(raw)
+            value = cast(raw)
         except ValueError:
-            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+            kind = "an integer" if cast is int else "a number"
+            raise SettingsError(f"{name} must be {kind}, got {raw!r}") from None
         if value < minimum:
             raise SettingsError(f"{name} must be >= {minimum}, got {value}")
         return value
 
     return parse
+
+
+def _int(minimum: int = 0) -> Callable[[str, str], int]:
+    return _number(int, minimum)
 
 
 def _float(minimum: float = 0.0) -> Callable[[str, str], float]:
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-        if value < minimum:
-            raise SettingsError(f"{name} must be >= {minimum}, got {value}")
-        return value
-
-    return parse
+    return _number(float, minimum)
 
 
 def _bool(name: str, raw: str) -> bool:
