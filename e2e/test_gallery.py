@@ -1,0 +1,188 @@
+"""Gallery journeys on a stack with one-day signing windows, so no URL rolls over mid-test.
+
+- Cold: the first screen's images all load, their URLs were looked up in batches, and
+  scrolling loads the next page of the listing.
+- Warm reload: IndexedDB answers every lookup and the browser cache every image.
+"""
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from .support import (
+    METRICS,
+    Network,
+    expect_loaded,
+    expect_none_broken,
+    max_batches,
+    on_screen_keys,
+    open_gallery,
+    read_lcp,
+    record_lcp,
+    smart_image,
+)
+
+PAGE_SIZE = 60  # ImageGrid's listing page
+
+
+def test_first_screen_loads_with_batched_lookups_and_scrolling_loads_the_next_page(page, steady_stack):
+    record_lcp(page)
+    network = Network.watch(page)
+    open_gallery(page, steady_stack.base_url)
+    first_screen = on_screen_keys(page)
+    assert len(first_screen) >= 8, f"a 1280x720 screen shows more than {len(first_screen)} images"
+
+    expect_loaded(page, first_screen)
+    expect_none_broken(page)
+    lcp = read_lcp(page)  # before any scrolling: user input ends LCP
+    network.settle(page)
+
+    looked_up = network.looked_up_keys()
+    assert set(first_screen) <= looked_up
+    sizes = [len(lookup.keys) for lookup in network.lookups]
+    assert all(size <= 100 for size in sizes), sizes
+    assert len(network.lookups) <= max_batches(len(looked_up)), (
+        f"{len(looked_up)} keys went out in {len(network.lookups)} requests of {sizes}"
+    )
+    assert not any(lookup.refresh for lookup in network.lookups)
+    signed = [r for r in network.images if r.kind == "signed"]
+    assert {r.key for r in signed} >= set(first_screen) and all(r.status == 200 for r in signed)
+    METRICS["gallery.first_screen_images"] = len(first_screen)
+    METRICS["gallery.cold.keys_looked_up"] = len(looked_up)
+    METRICS["gallery.cold.lookup_requests"] = len(network.lookups)
+    METRICS["gallery.cold.image_bytes"] = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+            .filter((e) => new URL(e.name).pathname.startsWith('/objects/'))
+            .reduce((sum, e) => sum + e.transferSize, 0)"""
+    )
+    METRICS["gallery.cold.lcp_ms"] = round(lcp["startTime"])
+    METRICS["gallery.cold.lcp_element"] = lcp["element"] or lcp["url"]
+
+    # Scrolling to the end of the first page reads the next one, and its images load too.
+    cards = page.get_by_test_id("image-card")
+    expect(cards).to_have_count(PAGE_SIZE)
+    with page.expect_response(lambda r: "/api/v1/images" in r.url and "cursor=" in r.url) as listing:
+        cards.nth(PAGE_SIZE - 1).scroll_into_view_if_needed()
+    assert listing.value.status == 200
+    expect(cards).to_have_count(2 * PAGE_SIZE)
+    cards.nth(PAGE_SIZE + 6).scroll_into_view_if_needed()
+    next_screen = [k for k in on_screen_keys(page) if k not in first_screen]
+    assert next_screen, "the second page's images are on screen"
+    expect_loaded(page, next_screen)
+    expect_none_broken(page)
+
+
+def test_warm_reload_needs_no_lookup_and_no_image_bytes(page, steady_stack):
+    network = Network.watch(page)
+    open_gallery(page, steady_stack.base_url)
+    first_screen = on_screen_keys(page)
+    cold = expect_loaded(page, first_screen)
+    network.settle(page)
+    resolved = {k: v for k, v in _resolved_urls(page).items()}
+    assert set(first_screen) <= set(resolved)
+
+    # Three witnesses that no image byte crosses the wire again: the browser's network stack
+    # (CDP: every image answered from its disk or memory cache, 0 encoded bytes received), the
+    # page (Resource Timing: transferSize 0 means "from a local cache"; a 304 revalidation would
+    # count its headers) and the server (no new /objects/ line in its access log).
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    wire: dict[str, dict] = {}
+    cdp.on("Network.requestWillBeSent", lambda e: _track(wire, e))
+    cdp.on("Network.requestServedFromCache", lambda e: wire.get(e["requestId"], {}).update(memory=True))
+    cdp.on("Network.responseReceived", lambda e: _on_cdp_response(wire, e))
+    cdp.on("Network.loadingFinished", lambda e: wire.get(e["requestId"], {}).update(bytes=e["encodedDataLength"]))
+    served_before = len(steady_stack.access_log(r'"GET /objects/'))
+    network.clear()
+    reloaded_at = time.time()
+
+    page.reload()
+    expect(page.get_by_test_id("image-card").first).to_be_visible()
+    warm = expect_loaded(page, first_screen)
+    expect_none_broken(page)
+    network.settle(page)
+
+    # A key whose URL rolled over in between must be looked up again (IndexedDB serves an entry
+    # only before its refresh_at); with one-day windows that is almost never any of them.
+    rolled_over = {k for k, entry in resolved.items() if entry["refresh_at"] <= time.time()}
+    assert rolled_over <= set(resolved)
+    assert network.looked_up_keys() == rolled_over, [l.keys for l in network.lookups]
+    assert len(network.lookups) == (1 if rolled_over else 0)
+    for key in first_screen:
+        if key not in rolled_over:
+            assert warm[key]["src"] == cold[key]["src"], f"{key}: a different URL after reload"
+
+    images = {rid: r for rid, r in wire.items() if r["path"].startswith("/objects/")}
+    fresh = {rid: r for rid, r in images.items() if r["key"] in rolled_over}
+    cached = {rid: r for rid, r in images.items() if rid not in fresh}
+    assert {r["key"] for r in cached.values()} >= set(first_screen) - rolled_over
+    not_cached = {r["url"]: r for r in cached.values() if not (r.get("disk") or r.get("memory"))}
+    assert not_cached == {}, f"images fetched from the server again: {not_cached}"
+    wire_bytes = sum(r.get("bytes", 0) for r in cached.values())
+    assert wire_bytes == 0
+
+    timing = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+            .filter((e) => new URL(e.name).pathname.startsWith('/objects/'))
+            .map((e) => ({ url: e.name, transferSize: e.transferSize, encodedBodySize: e.encodedBodySize }))"""
+    )
+    transferred = {t["url"]: t for t in timing if t["transferSize"] != 0 and not _key_of(t["url"]) in rolled_over}
+    assert transferred == {}, f"image bytes transferred on warm reload: {transferred}"
+    assert all(t["encodedBodySize"] > 0 for t in timing)  # the entries are real, timed, cached bodies
+
+    network.settle(page)
+    served_after = steady_stack.access_log(r'"GET /objects/')[served_before:]
+    assert [line for line in served_after if not any(k in line for k in rolled_over)] == []
+
+    METRICS["gallery.warm.lookup_requests"] = len(network.lookups)
+    METRICS["gallery.warm.keys_looked_up"] = len(network.looked_up_keys())
+    METRICS["gallery.warm.image_requests_from_cache"] = len(cached)
+    METRICS["gallery.warm.image_bytes_on_wire"] = wire_bytes + sum(t["transferSize"] for t in timing)
+    METRICS["gallery.warm.keys_rolled_over"] = len(rolled_over)
+    METRICS["gallery.warm.reload_seconds"] = round(time.time() - reloaded_at, 2)
+
+
+def _key_of(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    path = urlsplit(url).path
+    return unquote(path[len("/objects/") :]) if path.startswith("/objects/") else ""
+
+
+def _track(wire: dict, event: dict) -> None:
+    from urllib.parse import urlsplit
+
+    url = event["request"]["url"]
+    wire[event["requestId"]] = {"url": url, "path": urlsplit(url).path, "key": _key_of(url)}
+
+
+def _on_cdp_response(wire: dict, event: dict) -> None:
+    entry = wire.get(event["requestId"])
+    if entry is not None:
+        response = event["response"]
+        entry.update(status=response["status"], disk=response.get("fromDiskCache", False))
+
+
+def _resolved_urls(page) -> dict[str, dict]:
+    """What the page's IndexedDB holds: key -> {url, expires_at, refresh_at}."""
+    return page.evaluate(
+        """async () => {
+            const names = (await indexedDB.databases()).map((d) => d.name)
+            const out = {}
+            for (const name of names) {
+                const db = await new Promise((ok, ko) => {
+                    const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error)
+                })
+                for (const store of db.objectStoreNames) {
+                    const rows = await new Promise((ok, ko) => {
+                        const r = db.transaction(store).objectStore(store).getAll()
+                        r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error)
+                    })
+                    for (const row of rows) if (row && row.key && row.url) out[row.key] = row
+                }
+                db.close()
+            }
+            return out
+        }"""
+    )
