@@ -188,6 +188,13 @@ export function useSmartImage(
   let retryTimer: TimerId | undefined
   let refreshTimer: TimerId | undefined
   let usedProxyFallback = false
+  /**
+   * Etag of the latest resolve. The proxy fallback carries it (`/p/<key>?v=<etag>`): after a
+   * failure the forced re-resolve re-validates the object, so once it is fixed the fallback is a
+   * new URL, not the browser's cached copy of the broken bytes (the signed URL itself stays the
+   * same for the whole window, cached bad bytes included).
+   */
+  let lastEtag: string | null = null
 
   const currentMode = () => toValue(mode)
 
@@ -213,6 +220,7 @@ export function useSmartImage(
       (resolved) => {
         if (run !== generation) return
         entry.value = resolved
+        lastEtag = resolved.etag
         load('signed', withApiBase(resolved.url))
       },
       (reason: unknown) => {
@@ -229,6 +237,7 @@ export function useSmartImage(
     error.value = null
     entry.value = null
     usedProxyFallback = false
+    lastEtag = null
     const key = toValue(imageKey)
     if (!key) {
       state.value = 'idle'
@@ -302,7 +311,7 @@ export function useSmartImage(
     const mode = currentMode()
     if ((mode === 'auto' || mode === 'redirect') && source.value !== 'proxy') {
       usedProxyFallback = true
-      load('proxy', proxyUrl(key))
+      load('proxy', proxyUrl(key, lastEtag))
       return
     }
     fail(reason)

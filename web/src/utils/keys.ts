@@ -15,9 +15,14 @@ export function redirectUrl(key: string): string {
   return withApiBase(`/i/${encodeKeyPath(key)}`)
 }
 
-/** URL whose bytes the backend streams itself (`/p/<key>`), the fallback of last resort. */
-export function proxyUrl(key: string): string {
-  return withApiBase(`/p/${encodeKeyPath(key)}`)
+/**
+ * URL whose bytes the backend streams itself (`/p/<key>`), the fallback of last resort. With the
+ * object's `version` (its etag) it becomes `/p/<key>?v=<etag>`: one URL per object version, so a
+ * browser never answers it with a cached copy of an older (e.g. broken) version.
+ */
+export function proxyUrl(key: string, version?: string | null): string {
+  const path = `/p/${encodeKeyPath(key)}`
+  return withApiBase(version ? `${path}?v=${encodeURIComponent(version)}` : path)
 }
 
 /** The last path segment of a key, for captions. */

@@ -167,6 +167,37 @@ describe('useSmartImage', () => {
     expect(image.state.value).toBe('loaded')
   })
 
+  it('versions the proxy fallback by the latest etag, so a fixed object is not a cached bad copy', async () => {
+    const resolver = scriptedResolver()
+    let etag = '"bad"'
+    resolver.resolve.mockImplementation(async (key: string) => ({
+      key,
+      url: '/objects/same',
+      expires_at: T0 / 1000 + 7200,
+      refresh_at: T0 / 1000 + 3600,
+      etag,
+    }))
+    const image = setup('a b.png', { retries: 1 }, resolver)
+    await flush()
+    image.onImageError(image.loadId.value)
+    await vi.advanceTimersByTimeAsync(500)
+    image.onImageError(image.loadId.value)
+    expect(image.src.value).toBe('/p/a%20b.png?v=%22bad%22')
+    image.onImageError(image.loadId.value)
+    expect(image.state.value).toBe('error')
+
+    // The object is fixed; the forced re-resolve sees its new etag and the proxy URL follows.
+    image.retry()
+    await flush()
+    etag = '"good"'
+    image.onImageError(image.loadId.value)
+    await vi.advanceTimersByTimeAsync(500)
+    image.onImageError(image.loadId.value)
+    expect(image.src.value).toBe('/p/a%20b.png?v=%22good%22')
+    image.onImageLoad(image.loadId.value)
+    expect(image.state.value).toBe('loaded')
+  })
+
   it('direct mode never uses the proxy', async () => {
     const image = setup('a.png', { mode: 'direct', retries: 1 })
     await flush()
