@@ -1,6 +1,6 @@
 """The real stack (embedded Redis, gunicorn API, Huey consumer, built SPA) in real Chromium.
 
-Two session stacks, each `python -m api.launcher` (the same path `make run` takes) on a free
+Three session stacks, each `python -m api.launcher` (the same path `make run` takes) on a free
 loopback port with its own DATA_DIR and a known admin token, started side by side and waited
 for on /readyz:
 
@@ -9,6 +9,7 @@ for on /readyz:
 - `steady_stack`: one-day windows, for journeys that must happen *within* one window (a warm
   reload that needs no lookup, a retry that must not be rescued by a rollover). With 20 s
   windows and a per-key phase, some on-screen key rolls over during almost any few seconds.
+- `admin_stack`: one-day windows and nobody else's traffic, so its counters start at zero.
 
 At the end each launcher is stopped with SIGTERM (it stops API, worker and Redis); anything of
 its process tree still alive after that is killed by PID. honcho gives every child its own
@@ -28,6 +29,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -209,8 +211,8 @@ def _stop(stack: Stack) -> None:
 
 
 @pytest.fixture(scope="session")
-def _stacks(tmp_path_factory, pytestconfig) -> dict[str, Stack]:
-    """Both stacks, launched together (about 6 s each, mostly demo images) and stopped together."""
+def _stacks(tmp_path_factory, pytestconfig) -> Iterator[dict[str, Stack]]:
+    """All stacks, launched together (about 6 s each, mostly demo images) and stopped together."""
     if not (ROOT / "web" / "dist" / "index.html").exists():
         pytest.fail("web/dist is not built: run `make build` (make e2e does)")
     launched: dict[str, Stack] = {}
@@ -222,6 +224,12 @@ def _stacks(tmp_path_factory, pytestconfig) -> dict[str, Stack]:
     finally:
         errors = []
         for stack in launched.values():
+            try:
+                # A launcher still starting up dies on SIGTERM without stopping its Redis: let it
+                # finish first (a no-op for the stacks the tests used).
+                _wait_ready(stack, timeout=60)
+            except Exception:
+                pass
             try:
                 _stop(stack)
             except Exception as error:  # stop the other one anyway
