@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="about a minute: shorter runs, smaller data")
     parser.add_argument("--only", default="", help="comma-separated row numbers, e.g. 1,4")
+    parser.add_argument("--without", default="", help="comma-separated tools to act as if missing "
+                        "(wrk, nginx, chromium), to exercise the fallbacks")
     parser.add_argument("--output", default=None, help="report file (default docs/BENCHMARKS.md; "
                         "with --only, nothing is written unless given)")
     args = parser.parse_args(argv)
@@ -51,8 +53,13 @@ def main(argv: list[str] | None = None) -> int:
 
     wanted = {part.strip() for part in args.only.split(",") if part.strip()}
     tools = find_tools()
+    for name in (part.strip() for part in args.without.split(",") if part.strip()):
+        if name not in tools:
+            parser.error(f"--without: unknown tool {name!r} (known: {', '.join(tools)})")
+        tools[name] = None
     started = time.time()
     code = code_state()  # before the run: other work may land while it runs
+    load_start = os.getloadavg()[0]
     ctx = new_context(args.quick, tools)
     results: list[Result] = []
     broke = False
@@ -80,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or (None if wanted else str(ROOT / "docs" / "BENCHMARKS.md"))
     if output:
         write_report(Path(output), results, quick=args.quick, tools=tools, started=started,
-                     elapsed=time.time() - started, code=code, argv=sys.argv[1:] if argv is None else argv)
+                     elapsed=time.time() - started, code=code,
+                     load=(load_start, os.getloadavg()[0]), argv=sys.argv[1:] if argv is None else argv)
         print(f"[bench] wrote {output}")
     return 1 if broke else 0
 

@@ -54,7 +54,7 @@ def run(ctx: Context) -> list[Result]:
         status = http_get(node.base + path)[0]
         if status != 302:
             raise RuntimeError(f"warm-up of {path} answered {status}")
-    seconds, rounds = ctx.pick(5, 1), ctx.pick(3, 2)
+    seconds, rounds = ctx.pick(5, 1), ctx.pick(4, 2)
 
     targets = {
         "ours": lambda: _measure(ctx, node.base, node.port, ours, seconds),
@@ -115,7 +115,7 @@ def run(ctx: Context) -> list[Result]:
         f"{seconds} s per target, cycling over {len(keys)} cached keys; gunicorn 2 workers x 4 threads (gthread), "
         "access log on (to /dev/null) as in production; the generator shares the 2 cores with the server",
         "per round (req/s): " + "; ".join(f"{n} " + ", ".join(f"{r.rps:,.0f}" for r in runs[n]) for n in runs),
-        f"errors (socket errors or non-2xx/3xx): " + ", ".join(f"{n} {e}" for n, e in errors.items()),
+        "errors (socket errors or non-2xx/3xx): " + ", ".join(f"{n} {e}" for n, e in errors.items()),
     ]
     if tool == "python":
         result.details.append("wrk missing: the Python generator is probably the bottleneck, which squeezes ratios toward 1")

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import redis
 
-from .common import (CountingConnection, Result, commandstats, fmt_ms, fmt_ratio, local_storage, median,
+from .common import (CountingConnection, Node, Result, commandstats, fmt_ms, fmt_ratio, local_storage, median,
                      settings_for, url_cache_for, write_files)
 from .context import DB_NODE, Context
 
@@ -106,42 +106,56 @@ def _in_process(ctx: Context, keys: list[str], db: int) -> dict:
     return {"trips": trips, "commands": commands, "batch": median(b), "singles": median(s), "flush": flush}
 
 
-def run(ctx: Context) -> Result:
+def run(ctx: Context) -> list[Result]:
     node = ctx.node()
+    proposed = Node(ctx.data_dir, ctx.redis.url(DB_NODE), workers=2, IUC_BENCH_PROPOSALS="1").start()
+    try:
+        return _run(ctx, node, proposed)
+    finally:
+        proposed.stop()
+
+
+def _run(ctx: Context, node: Node, proposed: Node) -> list[Result]:
     iterations = ctx.pick(6, 2)
-    keys = _keys(BATCH * 2 * iterations + BATCH * 2 + 100)
+    per_node = BATCH * 2 * iterations
+    keys = _keys(per_node * 2 + BATCH * 2 + 200)
     write_files(ctx.images, keys, b"\xff\xd8\xff" + b"x" * 61)
     _seed(ctx, keys, DB_NODE)
 
-    client = Client(node.port)
-    warm, keys = keys[:100], keys[100:]
-    client.batch(warm[:50])
-    client.singles(warm[50:])
+    clients = {"ours": Client(node.port), "proposed": Client(proposed.port)}
+    warm, keys = keys[:200], keys[200:]
+    for index, client in enumerate(clients.values()):
+        client.batch(warm[index * 100:index * 100 + 50])
+        client.singles(warm[index * 100 + 50:index * 100 + 100])
 
-    batch_times, single_times = [], []
+    times = {name: {"batch": [], "singles": []} for name in clients}
+    fresh = iter(range(0, per_node * 2, BATCH))
     for index in range(iterations):
-        chunk = keys[index * 2 * BATCH:(index + 1) * 2 * BATCH]
-        first, second = chunk[:BATCH], chunk[BATCH:]
-        if index % 2 == 0:
-            batch_times.append(client.batch(first))
-            single_times.append(client.singles(second))
-        else:
-            single_times.append(client.singles(first))
-            batch_times.append(client.batch(second))
+        for name in (("ours", "proposed") if index % 2 == 0 else ("proposed", "ours")):
+            client = clients[name]
+            first = keys[next(fresh):][:BATCH]
+            second = keys[next(fresh):][:BATCH]
+            if index % 2 == 0:
+                times[name]["batch"].append(client.batch(first))
+                times[name]["singles"].append(client.singles(second))
+            else:
+                times[name]["singles"].append(client.singles(first))
+                times[name]["batch"].append(client.batch(second))
+    rest = keys[per_node * 2:]
 
     # Redis commands the node ran for one more batch (server-side count, both workers).
-    probe = keys[iterations * 2 * BATCH:iterations * 2 * BATCH + BATCH]
+    probe = rest[:BATCH]
     admin = ctx.client(DB_NODE)
     before = commandstats(admin)
-    client.batch(probe)
+    clients["ours"].batch(probe)
     after = commandstats(admin)
     delta = {name: after.get(name, 0) - before.get(name, 0) for name in after}
     delta["info"] = delta.get("info", 0) - 1  # our own INFO call
     server_side = {name: n for name, n in delta.items() if n > 0}
 
-    inproc = _in_process(ctx, keys[iterations * 2 * BATCH + BATCH:], DB_NODE)
+    inproc = _in_process(ctx, rest[BATCH:], DB_NODE)
 
-    batch, singles = median(batch_times), median(single_times)
+    batch, singles = median(times["ours"]["batch"]), median(times["ours"]["singles"])
     speedup = singles / batch
     result = Result(
         ROW, NAME + f" ({BATCH} L2-cached keys, HTTP)",
@@ -153,13 +167,30 @@ def run(ctx: Context) -> Result:
     )
     result.details += [
         f"HTTP: {iterations} alternating iterations on one keep-alive connection, fresh keys each time "
-        f"(L1 cold in both workers, all in L2); batches {', '.join(fmt_ms(t) for t in batch_times)}; "
-        f"singles {', '.join(fmt_ms(t) for t in single_times)}",
-        f"Redis commands the node ran for one batch (INFO commandstats): "
+        f"(L1 cold in both workers, all in L2); batches {', '.join(fmt_ms(t) for t in times['ours']['batch'])}; "
+        f"singles {', '.join(fmt_ms(t) for t in times['ours']['singles'])}",
+        "Redis commands the node ran for one batch (INFO commandstats, cache and rate limiter): "
         + (", ".join(f"{name} {n}" for name, n in sorted(server_side.items())) or "none"),
         f"in process (UrlCache.resolve_many vs {BATCH} x resolve, L1 cleared, no HTTP): batch {fmt_ms(inproc['batch'])}, "
         f"singles {fmt_ms(inproc['singles'])}: {fmt_ratio(inproc['singles'] / inproc['batch'])}",
         f"access times and counters are written apart from requests: one pipeline of {inproc['flush'][1]} commands in "
         f"{inproc['flush'][0]} round trip per ACCESS_FLUSH_SECONDS (5 s) per process",
     ]
-    return result
+    from .proposals import TRICKY_KEYS, same_verdicts
+
+    p_batch, p_singles = median(times["proposed"]["batch"]), median(times["proposed"]["singles"])
+    candidate = Result(
+        ROW + "b", "Batch resolve with the candidate fast paths (tests/bench/proposals.py)",
+        ours=f"1 batch: {fmt_ms(p_batch)} ({fmt_ratio(batch / p_batch)} faster than today)",
+        reference=f"{BATCH} singles: {fmt_ms(p_singles)}",
+        ratio=f"{fmt_ratio(p_singles / p_batch)} faster",
+        goal="(proposal)",
+        details=[
+            "a second node (same Redis, same settings) whose workers install proposals.apply(): key validation "
+            "that decodes only when the key has '%' and finds control characters with one regex, "
+            "ResolvedUrl.to_dict without dataclasses.asdict, and no second marshmallow pass over the batch "
+            f"items; measured in the same alternating iterations. Same verdicts as api.keys on "
+            f"{len(TRICKY_KEYS)} tricky keys: {same_verdicts(TRICKY_KEYS)}",
+        ],
+    )
+    return [result, candidate]

@@ -170,11 +170,20 @@ def _run(ctx: Context, node: Node, keys: list[str]) -> Result:
         goal="0 errors, RSS growth <= 5% per worker",
         met=errors == 0 and bool(growth) and worst <= 0.05 and not restarted,
     )
+    def trajectory(points):
+        marks, out = [duration * f for f in (0.2, 0.4, 0.6, 0.8, 1.0)], []
+        for mark in marks:
+            near = min(points, key=lambda p: abs(p[0] - mark))
+            out.append(f"{near[1] / 2**20:.1f}")
+        return " / ".join(out)
+
     result.details += [
         f"{load.tool}, {CONNECTIONS} connections; sent: " + ", ".join(f"{k} {v:,}" for k, v in sorted(sent.items()))
         + "; statuses: " + ", ".join(f"{c}: {n:,}" for c, n in sorted(statuses.items())),
         f"p50 {load.p50 * 1e3:.2f} ms, p99 {load.p99 * 1e3:.2f} ms; socket errors/timeouts {load.errors}; "
         f"warm-up {warmup} s excluded from RSS growth; RSS at start of load: "
-        + ", ".join(f"{samples[pid][0][1] / 2**20:.1f} MB" for pid in workers if samples[pid]) + ("; a worker died during the run" if restarted else ""),
+        + ", ".join(f"{samples[pid][0][1] / 2**20:.1f} MB" for pid in workers if samples[pid]),
+        "RSS (MB) at 20/40/60/80/100% of the run: " + "; ".join(
+            f"worker {n + 1}: {trajectory(samples[pid])}" for n, pid in enumerate(workers) if samples[pid]) + ("; a worker died during the run" if restarted else ""),
     ]
     return result

@@ -74,7 +74,7 @@ def _cell(text: str) -> str:
 
 
 def render(results: list[Result], *, quick: bool, tools: dict, started: float, elapsed: float, argv: list[str],
-           code: str | None = None) -> str:
+           code: str | None = None, load: tuple[float, float] | None = None) -> str:
     when = dt.datetime.fromtimestamp(started, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "make bench-quick" if quick else "make bench"
     lines = [
@@ -92,6 +92,8 @@ def render(results: list[Result], *, quick: bool, tools: dict, started: float, e
         "",
         f"- CPUs: {os.cpu_count()} x {_cpu_model()}; {platform.platform()}",
         f"- Code measured: {code or code_state()} (at the start of the run)",
+        *([f"- Load average (1 min) at the start and end of the run: {load[0]:.2f}, {load[1]:.2f} "
+           "(other work on this machine competes for the same cores)"] if load else []),
         "- The load generator (wrk, 1 thread) and the server (gunicorn, 2 workers x 4 threads, plus Redis) "
         "share these cores: throughput figures are for this 2-core box, not a capacity plan.",
         "",
