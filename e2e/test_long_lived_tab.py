@@ -73,7 +73,7 @@ def test_open_tab_survives_two_rollovers_and_the_first_urls_expiry(page, stack):
     page.evaluate(SAMPLER, watched)
 
     # Two rollovers per key take at most 2 windows; the first URLs die by then as well.
-    page.wait_for_function(ROLLED_TWICE_AND_FIRST_EXPIRED, timeout=(2 * WINDOW_SECONDS + 15) * 1000, polling=500)
+    page.wait_for_function(ROLLED_TWICE_AND_FIRST_EXPIRED, timeout=(2 * WINDOW_SECONDS + 25) * 1000, polling=500)
     watch = page.evaluate(
         "() => { clearInterval(window.__watch.timer); const { timer, ...w } = window.__watch; return w }"
     )
