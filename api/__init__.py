@@ -98,17 +98,17 @@ def _register_http(app: Flask) -> None:
     auth.document(api)
     for module in (urls, images, delivery, health, tasks, admin_cache, monitoring):
         api.register_blueprint(module.bp)
-    public = [urls.bp, images.bp, delivery.bp]
+    delivered = [delivery.bp]
     if app.extensions["storage"].name == "local":
         api.register_blueprint(objects.bp)
-        public.append(objects.bp)
+        delivered.append(objects.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(monitoring.metrics_bp)
     app.register_blueprint(web.bp)
     register_error_handlers(app)
     metrics.init_app(app)  # before the limiter, so a 429 is timed too
     admin = [tasks.bp, admin_cache.bp, monitoring.bp, monitoring.metrics_bp]
-    rate_limit.init_app(app, app.extensions["settings"], public, admin)
+    rate_limit.init_app(app, app.extensions["settings"], [urls.bp, images.bp], delivered, admin)
     jobs.init_app(app)
     cli.register(app)
 

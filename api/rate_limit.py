@@ -1,10 +1,13 @@
-"""Rate limiting with flask-limiter, counted in Redis so every worker and node shares the budget.
+"""Rate limiting with flask-limiter, per client address.
 
-Public routes (resolve, listing, `/i/`, `/p/`, `/objects/`) share RATE_LIMIT_PUBLIC per client
-address; admin routes count only failed token attempts (RATE_LIMIT_AUTH_FAILURES), which makes
-guessing the token slow without ever limiting the console itself. Probes, docs, `/metrics` and
-the web app are not limited. A 429 uses the API's JSON error shape and carries `Retry-After`.
-If Redis is away, limits fall back to per-process memory instead of failing requests.
+The JSON API (resolve, listing) shares RATE_LIMIT_PUBLIC per client in Redis, so every worker and
+node counts against one budget; admin routes count only failed token attempts
+(RATE_LIMIT_AUTH_FAILURES), which makes guessing the token slow without ever limiting the console.
+Delivery routes (`/i/`, `/p/`, `/objects/`) are the hot path: an L1 hit needs no Redis at all, and
+a Redis-backed check there halved redirect throughput (docs/BENCHMARKS.md, row 1b), so they are
+limited per worker process in memory (RATE_LIMIT_DELIVERY). Probes, docs, `/metrics` and the web
+app are not limited. A 429 uses the API's JSON error shape and carries `Retry-After`. If Redis is
+away, the shared limits fall back to per-process memory instead of failing requests.
 """
 from __future__ import annotations
 
@@ -32,8 +35,25 @@ def storage_uri(settings: Settings) -> str:
 
 
 def init_app(
-    app: Flask, settings: Settings, public: Iterable[Blueprint], admin: Iterable[Blueprint]
+    app: Flask,
+    settings: Settings,
+    public: Iterable[Blueprint],
+    delivery: Iterable[Blueprint],
+    admin: Iterable[Blueprint],
 ) -> Limiter:
+    local = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri="memory://",
+        strategy="fixed-window",
+        key_prefix=KEY_PREFIX + "-local",
+        default_limits=[],
+        headers_enabled=False,
+        enabled=settings.rate_limit_enabled,
+    )
+    per_process = local.shared_limit(settings.rate_limit_delivery, scope="delivery")
+    for bp in delivery:
+        per_process(bp)
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -63,7 +83,7 @@ def init_app(
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many_requests(error: RateLimitExceeded):
-        current = limiter.current_limit
+        current = limiter.current_limit or local.current_limit
         if current is not None:
             retry_after = math.ceil(current.reset_at - time.time())
         else:

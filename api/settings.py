@@ -182,7 +182,12 @@ class Settings:
     metrics_public: bool = _env(_bool, False, "Serve `/metrics` without the admin token.")
     rate_limit_enabled: bool = _env(_bool, True, "Rate-limit public endpoints per client address.")
     rate_limit_public: str = _env(
-        _rate_limits, "6000 per minute", "Limits shared per client by the public API, `/i/`, `/p/` and `/objects/`."
+        _rate_limits, "6000 per minute", "Limits per client of the JSON API (resolve, listing), shared in Redis."
+    )
+    rate_limit_delivery: str = _env(
+        _rate_limits,
+        "100 per second; 3000 per minute",
+        "Limits per client and worker process of `/i/`, `/p/` and `/objects/` (kept in memory).",
     )
     rate_limit_auth_failures: str = _env(
         _rate_limits, "30 per minute", "Failed admin token attempts allowed per client address."

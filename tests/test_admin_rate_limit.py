@@ -1,4 +1,4 @@
-"""Rate limits of public endpoints: shared in Redis across workers, 429 JSON with Retry-After."""
+"""Rate limits: the JSON API shares a budget in Redis, delivery is limited per process; 429 JSON."""
 from __future__ import annotations
 
 import pytest
@@ -13,7 +13,8 @@ def limited(make_settings, clock):
     apps = []
 
     def make(**overrides):
-        app = create_app(make_settings(rate_limit_public="3 per minute", **overrides), clock=clock)
+        values = dict(rate_limit_public="3 per minute", rate_limit_delivery="2 per minute") | overrides
+        app = create_app(make_settings(**values), clock=clock)
         apps.append(app)
         return app.test_client()
 
@@ -22,19 +23,32 @@ def limited(make_settings, clock):
         app.extensions["url_cache"].close()
 
 
-def test_public_endpoints_share_one_budget_then_answer_429_json(limited):
+def test_the_json_api_shares_one_budget_then_answers_429_json(limited):
     client = limited()
     statuses = [
         client.get(f"/api/v1/urls/{KEY}").status_code,
-        client.get(f"/i/{KEY}").status_code,
+        client.post("/api/v1/urls", json={"keys": [KEY]}).status_code,
         client.get("/api/v1/images?prefix=gallery/").status_code,
     ]
-    assert statuses == [200, 302, 200]
-    response = client.get(f"/p/{KEY}")
+    assert statuses == [200, 200, 200]
+    response = client.get(f"/api/v1/urls/{KEY}")
     assert response.status_code == 429
     assert response.json["error"]["code"] == "rate_limited"
     assert response.headers["Cache-Control"] == "no-store"
     assert 0 < int(response.headers["Retry-After"]) <= 120
+    assert client.get(f"/i/{KEY}").status_code == 302  # delivery has a budget of its own
+
+
+def test_delivery_routes_share_a_per_process_budget_without_redis(limited, redis_url):
+    import redis
+
+    client = limited()
+    assert [client.get(f"/i/{KEY}").status_code, client.get(f"/p/{KEY}").status_code] == [302, 200]
+    response = client.get(f"/i/{KEY}")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert not redis.Redis.from_url(redis_url).keys("*delivery*")  # counted in memory
+    assert limited().get(f"/i/{KEY}").status_code == 302  # another process: its own budget
 
 
 def test_the_budget_is_shared_by_every_worker_through_redis(limited):
