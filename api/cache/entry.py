@@ -1,7 +1,7 @@
 """What the cache stores per key, and what it hands out."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..storage import ObjectInfo
 
@@ -48,4 +48,13 @@ class ResolvedUrl:
     size: int
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # A literal, not dataclasses.asdict (a deep copy): this runs once per key in every batch.
+        return {
+            "key": self.key,
+            "url": self.url,
+            "expires_at": self.expires_at,
+            "refresh_at": self.refresh_at,
+            "etag": self.etag,
+            "content_type": self.content_type,
+            "size": self.size,
+        }

@@ -1,6 +1,7 @@
 """Resolve keys to signed URLs, one at a time or in batches."""
 from __future__ import annotations
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -36,4 +37,6 @@ class Batch(MethodView):
                 errors.append({"key": key, "code": error.code, "message": error.message})
         found, failed = context.url_cache().resolve_many(valid, refresh=args["refresh"])
         errors += [{"key": key, "code": error.code, "message": error.message} for key, error in failed.items()]
-        return {"items": [found[k].to_dict() for k in dict.fromkeys(valid) if k in found], "errors": errors}
+        items = [found[k].to_dict() for k in dict.fromkeys(valid) if k in found]
+        # Already in the documented shape: a Response skips a second schema pass over 500 items.
+        return jsonify(items=items, errors=errors)
