@@ -142,7 +142,9 @@ class Settings:
     url_min_remaining_seconds: int = _env(
         _int(10), 3600, "Every URL handed out stays valid at least this long."
     )
-    cache_ttl_seconds: int = _env(_int(10), 3600, "How long object metadata is trusted before revalidation.")
+    cache_ttl_seconds: int = _env(
+        _int(10), 86400, "How long object metadata is trusted before revalidation (hot keys are revalidated ahead)."
+    )
     negative_ttl_seconds: int = _env(_int(1), 60, "How long a missing object (404) is remembered.")
     l1_max_entries: int = _env(_int(1), 10000, "In-process cache bound (entries).")
     l1_ttl_seconds: int = _env(_int(1), 60, "In-process cache lifetime of an entry.")
