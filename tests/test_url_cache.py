@@ -172,7 +172,7 @@ def test_due_keys_are_split_into_hot_and_cold(cache, clock, settings):
     cache.flush()
     hot, cold = cache.due_keys(clock(), settings.prerefresh_lead_seconds, settings.hot_horizon_seconds)
     assert hot == [KEY] and cold == ["gallery/green.jpg"]
-    clock.advance(settings.hot_horizon_seconds)
+    clock.advance(settings.hot_horizon_seconds + 1)
     hot, cold = cache.due_keys(clock(), settings.prerefresh_lead_seconds, settings.hot_horizon_seconds)
     assert hot == [] and sorted(cold) == ["gallery/green.jpg", KEY]
 
