@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -50,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from .context import new_context
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    # Stop cleanly (nodes, nginx, Redis, scratch files) when told to, even if started in the
+    # background, where SIGINT is ignored by default.
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
 
     wanted = {part.strip() for part in args.only.split(",") if part.strip()}
     tools = find_tools()

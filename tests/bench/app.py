@@ -9,13 +9,10 @@ so a reference runs in the same process, under the same gunicorn settings, hooks
 - `/bench/naive/<key>`: the straw man, SDK `get_presigned_url` plus a HEAD on every request
   (COS backend only).
 - `/bench/baseline`: a page of plain `<img>` tags signed afresh on every load.
-
-With IUC_BENCH_PROPOSALS=1 the candidate changes of `tests/bench/proposals.py` are installed first.
 """
 from __future__ import annotations
 
 import html
-import os
 import time
 
 from flask import Flask, Response, abort, jsonify, request
@@ -27,10 +24,6 @@ NOOP_LOCATION = "/objects/demo/landscapes/image-000.jpg?exp=1800003600&sig=" + "
 
 
 def create_bench_app() -> Flask:
-    if os.environ.get("IUC_BENCH_PROPOSALS") == "1":  # row 2b: candidate fast paths, this worker only
-        from .proposals import apply
-
-        apply()
     app = create_app()
     storage = app.extensions["storage"]
 

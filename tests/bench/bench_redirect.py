@@ -134,7 +134,7 @@ def run(ctx: Context) -> list[Result]:
                      "the same alternating rounds; the limiter also slows the floor route a little (its before_request "
                      f"hook runs on every route): floors {rps('floor'):,.0f} vs {rps('floor_nolimit'):,.0f} req/s. "
                      "The row-1 node keeps the limiter on (production default) with its limit lifted "
-                     "(RATE_LIMIT_PUBLIC=100000000 per second) so one load-generating address is not refused"],
+                     "(RATE_LIMIT_PUBLIC and RATE_LIMIT_DELIVERY = 100000000 per second) so one load-generating address is not refused"],
         ))
     if "nginx" in runs:
         ceiling = rps("ours") / rps("nginx")

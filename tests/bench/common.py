@@ -209,9 +209,10 @@ class Node:
             LOCAL_SIGNING_SECRET=SIGNING_SECRET,
             ADMIN_TOKEN=ADMIN_TOKEN,
             PYTHONDONTWRITEBYTECODE="1",
-            # All load comes from one address: lift the per-client limit so requests are served, not
-            # refused with 429, while the limiter still does its per-request work as in production.
+            # All load comes from one address: lift the per-client limits so requests are served, not
+            # refused with 429, while the limiters still do their per-request work as in production.
             RATE_LIMIT_PUBLIC=RATE_LIMIT_LIFTED,
+            RATE_LIMIT_DELIVERY=RATE_LIMIT_LIFTED,
         )
         if redis_url:
             self.env["REDIS_URL"] = redis_url
