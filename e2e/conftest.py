@@ -206,8 +206,34 @@ def _stop(stack: Stack) -> None:
             if not leftovers:
                 break
             time.sleep(0.1)
+    _reap(stack.tree)
     if leftovers:
         raise RuntimeError(f"{stack.name} stack left processes behind: {sorted(leftovers)}")
+
+
+def _become_subreaper() -> None:
+    """Make orphans of the stacks our children instead of PID 1's.
+
+    On shutdown honcho's `sh -c` wrappers exit before gunicorn and huey_consumer finish, so those
+    are orphaned; a lazy PID 1 then leaves them as `<defunct>` zombies for a while after the run.
+    As their subreaper the session reaps them itself (see `_reap`).
+    """
+    try:
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: nothing to do
+        pass
+
+
+def _reap(pids) -> None:
+    """Collect the exit status of those of `pids` that are our (dead) children; never waits."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # not our child (or already collected)
+            pass
 
 
 @pytest.fixture(scope="session")
@@ -215,6 +241,7 @@ def _stacks(tmp_path_factory, pytestconfig) -> Iterator[dict[str, Stack]]:
     """All stacks, launched together (about 6 s each, mostly demo images) and stopped together."""
     if not (ROOT / "web" / "dist" / "index.html").exists():
         pytest.fail("web/dist is not built: run `make build` (make e2e does)")
+    _become_subreaper()
     launched: dict[str, Stack] = {}
     try:
         launched["short"] = _launch("short", tmp_path_factory.mktemp("e2e-short"), WINDOW_SECONDS, WINDOW_SECONDS)
