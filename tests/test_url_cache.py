@@ -198,3 +198,13 @@ def test_cached_values_are_json(cache, redis_url):
     cache.resolve(KEY)
     raw = redis.Redis.from_url(redis_url).get("iuc:url:" + KEY)
     assert raw.startswith(b"{") and b'"e":' in raw
+
+
+def test_l1_honours_a_negative_ttl_shorter_than_its_own(make_settings, clock, storage, data_dir):
+    cache = create_app(make_settings(negative_ttl_seconds=5, l1_ttl_seconds=60), clock=clock, storage=storage)
+    cache = cache.extensions["url_cache"]
+    with pytest.raises(ObjectNotFound):
+        cache.resolve("gallery/late.png")
+    write_images(data_dir / "images", {"gallery/late.png": b"now here"})
+    clock.advance(6)
+    assert cache.resolve("gallery/late.png").size == len(b"now here")

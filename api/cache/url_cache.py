@@ -96,9 +96,10 @@ class UrlCache:
         pending = keys
         if not refresh:
             pending = []
+            s = self.settings
             for key in keys:
                 item = self._l1_get(key)
-                if item is None:
+                if item is None or not item.entry.fresh(now, s.cache_ttl_seconds, s.negative_ttl_seconds):
                     pending.append(key)
                 else:
                     entries[key] = item.entry
