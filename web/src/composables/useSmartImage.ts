@@ -380,6 +380,9 @@ export function useSmartImage(
   // ---- wiring -----------------------------------------------------------------------------
 
   function retry() {
+    // Forget the URL that failed, or the <img> would fetch it once more while resolving.
+    src.value = undefined
+    source.value = undefined
     start()
   }
 

@@ -118,6 +118,7 @@ describe('useSmartImage', () => {
     // retry() starts over: a plain resolve, the counter back at zero, the full tries again.
     image.retry()
     expect(image.state.value).toBe('resolving')
+    expect(image.src.value).toBeUndefined() // the failed URL is not fetched again
     expect(image.attempt.value).toBe(0)
     expect(image.error.value).toBeNull()
     expect(resolver.resolve).toHaveBeenLastCalledWith('dir/a b.png', { refresh: false })
