@@ -29,25 +29,12 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """Write this worker's buffered access times and counters every ACCESS_FLUSH_SECONDS.
+    """Buffered access times and counters reach Redis even when traffic stops (see UrlCache)."""
+    worker.wsgi.extensions["url_cache"].start_flusher()
 
-    A worker otherwise writes them only on its next lookup, so after a burst of traffic its last
-    counts and access times waited for the next request to that worker: the dashboard showed
-    stale numbers and pre-refresh could take keys just viewed for cold.
-    """
-    import logging
-    import threading
-    import time
 
-    cache = worker.wsgi.extensions["url_cache"]
-    interval = max(_settings.access_flush_seconds, 0.5)
-
-    def flush_forever() -> None:
-        while True:
-            time.sleep(interval)
-            try:
-                cache.maybe_flush()
-            except Exception:  # never let the flusher die; the next lookup flushes as before
-                logging.getLogger(__name__).exception("periodic cache flush failed")
-
-    threading.Thread(target=flush_forever, name="cache-flush", daemon=True).start()
+def worker_exit(server, worker):
+    """A worker's last buffered counts are written before it goes."""
+    cache = getattr(worker.wsgi, "extensions", {}).get("url_cache")
+    if cache is not None:
+        cache.flush()

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 import redis
@@ -208,3 +209,20 @@ def test_l1_honours_a_negative_ttl_shorter_than_its_own(make_settings, clock, st
     write_images(data_dir / "images", {"gallery/late.png": b"now here"})
     clock.advance(6)
     assert cache.resolve("gallery/late.png").size == len(b"now here")
+
+
+def test_flusher_writes_buffered_access_times_without_more_traffic(make_settings, clock, storage, redis_url):
+    app = create_app(make_settings(access_flush_seconds=0.05), clock=clock, storage=storage)
+    cache = app.extensions["url_cache"]
+    cache.resolve(KEY)
+    client = redis.Redis.from_url(redis_url)
+    assert client.zscore(ACCESS_KEY, KEY) is None
+    thread = cache.start_flusher()
+    clock.advance(1)  # the interval has passed; no request follows
+    deadline = time.monotonic() + 5
+    while client.zscore(ACCESS_KEY, KEY) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert client.zscore(ACCESS_KEY, KEY) == clock() - 1
+    cache.close()
+    thread.join(2)
+    assert not thread.is_alive()

@@ -76,6 +76,7 @@ class UrlCache:
         self._access: dict[str, float] = {}
         self._access_lock = threading.Lock()
         self._last_flush = clock()
+        self._flusher_stop = threading.Event()
 
     # -- public API ---------------------------------------------------------------------
     def resolve(self, key: str, refresh: bool = False) -> ResolvedUrl:
@@ -241,7 +242,26 @@ class UrlCache:
                 if len(self._access) < ACCESS_BUFFER_LIMIT:
                     self._access.update(access)
 
+    def start_flusher(self) -> threading.Thread:
+        """Flush every ACCESS_FLUSH_SECONDS from a daemon thread, not only on the next lookup:
+        after a burst, a serving process's last counts and access times would otherwise wait
+        for more traffic (the dashboard looked idle and pre-refresh took viewed keys for cold)."""
+        interval = max(self.settings.access_flush_seconds, 0.05)
+        self._flusher_stop.clear()
+
+        def run() -> None:
+            while not self._flusher_stop.wait(interval):
+                try:
+                    self.maybe_flush()
+                except Exception:  # keep flushing; the next lookup flushes as before
+                    log.exception("periodic cache flush failed")
+
+        thread = threading.Thread(target=run, name="cache-flush", daemon=True)
+        thread.start()
+        return thread
+
     def close(self) -> None:
+        self._flusher_stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- tiers --------------------------------------------------------------------------
