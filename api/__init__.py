@@ -119,7 +119,7 @@ def _register_cors(app: Flask, settings: Settings) -> None:
     @app.after_request
     def cors(response):
         """Images and URLs may be used from other origins; caches must key on Origin."""
-        response.vary.add("Origin")
+        response.headers.add("Vary", "Origin")  # not response.vary: it parses and rebuilds the header
         origin = request.headers.get("Origin")
         if origin and ("*" in origins or origin in origins):
             response.headers["Access-Control-Allow-Origin"] = origin

@@ -81,6 +81,15 @@ class UrlCache:
     # -- public API ---------------------------------------------------------------------
     def resolve(self, key: str, refresh: bool = False) -> ResolvedUrl:
         """The signed URL of one key; raises a StorageError (ObjectNotFound...) on failure."""
+        if not refresh:  # the redirect hot path: a fresh L1 entry needs nothing else
+            now = self.clock()
+            item = self._l1_get(key)
+            if item is not None and not item.entry.missing and self._fresh(item.entry, now):
+                self.stats.incr("l1_hits")
+                self._touch([key], now)
+                resolved = self._issue(key, item.entry, now, item)
+                self.maybe_flush(now)
+                return resolved
         found, errors = self.resolve_many([key], refresh=refresh)
         if key in errors:
             raise errors[key]
@@ -97,10 +106,9 @@ class UrlCache:
         pending = keys
         if not refresh:
             pending = []
-            s = self.settings
             for key in keys:
                 item = self._l1_get(key)
-                if item is None or not item.entry.fresh(now, s.cache_ttl_seconds, s.negative_ttl_seconds):
+                if item is None or not self._fresh(item.entry, now):
                     pending.append(key)
                 else:
                     entries[key] = item.entry
@@ -277,13 +285,12 @@ class UrlCache:
         self, keys: list[str], now: float, refresh: bool
     ) -> tuple[dict[str, CacheEntry], dict[str, StorageError]]:
         """Entries for L1 misses: L2 first (one round trip), storage for the rest."""
-        s = self.settings
         stored = self._l2_read(keys)
         entries: dict[str, CacheEntry] = {}
         stale: dict[str, CacheEntry] = {}
         for key in keys:
             entry = stored.get(key)
-            if entry is not None and not refresh and entry.fresh(now, s.cache_ttl_seconds, s.negative_ttl_seconds):
+            if entry is not None and not refresh and self._fresh(entry, now):
                 entries[key] = entry
             elif entry is not None:
                 stale[key] = entry
@@ -412,8 +419,12 @@ class UrlCache:
                 found[key] = self._issue(key, entry, now)
         return found, errors
 
-    def _issue(self, key: str, entry: CacheEntry, now: float) -> ResolvedUrl:
-        item = self._l1_get(key)
+    def _fresh(self, entry: CacheEntry, now: float) -> bool:
+        return entry.fresh(now, self.settings.cache_ttl_seconds, self.settings.negative_ttl_seconds)
+
+    def _issue(self, key: str, entry: CacheEntry, now: float, item: _L1Item | None = None) -> ResolvedUrl:
+        """The URL for `entry` in the current window, signed once per window and kept in L1."""
+        item = item or self._l1_get(key)
         if item is None or item.entry is not entry:
             item = _L1Item(entry)
         window = item.window
