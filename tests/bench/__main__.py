@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated row numbers, e.g. 1,4")
     parser.add_argument("--without", default="", help="comma-separated tools to act as if missing "
                         "(wrk, nginx, chromium), to exercise the fallbacks")
+    parser.add_argument("--soak-seconds", type=int, default=None,
+                        help="length of the soak (row 9); default 300, or 10 with --quick")
     parser.add_argument("--output", default=None, help="report file (default docs/BENCHMARKS.md; "
                         "with --only, nothing is written unless given)")
     args = parser.parse_args(argv)
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     code = code_state()  # before the run: other work may land while it runs
     load_start = os.getloadavg()[0]
     ctx = new_context(args.quick, tools)
+    ctx.soak_seconds = args.soak_seconds
     results: list[Result] = []
     broke = False
     try:

@@ -97,8 +97,8 @@ def run(ctx: Context) -> Result:
 
 
 def _run(ctx: Context, node: Node, keys: list[str]) -> Result:
-    duration = ctx.pick(300, 10)
-    warmup = ctx.pick(60, 3)
+    duration = ctx.soak_seconds or ctx.pick(300, 10)
+    warmup = min(ctx.pick(60, 3), max(1, duration // 5)) if ctx.soak_seconds else ctx.pick(60, 3)
     redirects = ["/i/" + quote(k, safe="/") for k in keys]
     rng = random.Random(9)
     bodies = [json.dumps({"keys": rng.sample(keys, BATCH_KEYS)}) for _ in range(50)]
@@ -161,7 +161,7 @@ def _run(ctx: Context, node: Node, keys: list[str]) -> Result:
     worst = max(growth.values()) if growth else float("nan")
     restarted = len(alive) < len(workers)
     result = Result(
-        ROW, NAME + f" ({duration // 60 if duration >= 60 else duration}{' min' if duration >= 60 else ' s'} mixed load)",
+        ROW, NAME + f" ({duration / 60:g} min mixed load)" if duration >= 60 else NAME + f" ({duration} s mixed load)",
         ours=f"{errors} errors in {load.requests:,} requests ({load.rps:,.0f} req/s); worst worker RSS growth {worst:+.1%}",
         reference="RSS from end of warm-up to end: " + ", ".join(
             f"{_after(samples[pid], warmup)[0] / 2**20:.1f} -> {_after(samples[pid], warmup)[-1] / 2**20:.1f} MB"

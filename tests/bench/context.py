@@ -29,6 +29,7 @@ class Context:
         self.images = self.data_dir / "images"
         self.images.mkdir(parents=True, exist_ok=True)
         self._node: Node | None = None
+        self.soak_seconds: int | None = None  # --soak-seconds
         self._demo_keys: list[str] | None = None
 
     def pick(self, full, quick):

@@ -107,6 +107,8 @@ def render(results: list[Result], *, quick: bool, tools: dict, started: float, e
         "make bench        # python -m tests.bench          (full: ~12 minutes, of which the soak is 5)",
         "make bench-quick  # python -m tests.bench --quick  (about a minute)",
         "python -m tests.bench --only 1,4 --output /tmp/b.md   # some rows",
+        "python -m tests.bench --only 9 --soak-seconds 1200 --output /tmp/soak.md   # a longer soak",
+        "python -m tests.bench --quick --without wrk,nginx,chromium   # exercise the fallbacks",
         "```",
         "",
         f"This run: `{' '.join(['python -m tests.bench', *argv])}`",
