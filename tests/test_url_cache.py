@@ -226,3 +226,17 @@ def test_flusher_writes_buffered_access_times_without_more_traffic(make_settings
     cache.close()
     thread.join(2)
     assert not thread.is_alive()
+
+
+def test_a_url_is_signed_once_per_window_and_counted(cache, clock, redis_url):
+    keys = [KEY, "gallery/green.jpg", "gallery/blue.webp"]
+    first, _ = cache.resolve_many(keys)
+    cache.resolve_many(keys)
+    cache.resolve(KEY)
+    cache.flush()
+    assert redis.Redis.from_url(redis_url).hget(STATS_KEY, "signs") == b"3"
+    clock.now = max(r.refresh_at for r in first.values())  # every window has rolled over
+    again, _ = cache.resolve_many(keys)
+    assert all(again[k].url != first[k].url for k in keys)
+    cache.flush()
+    assert redis.Redis.from_url(redis_url).hget(STATS_KEY, "signs") == b"6"

@@ -408,6 +408,9 @@ class UrlCache:
     ) -> tuple[dict[str, ResolvedUrl], dict[str, StorageError]]:
         found: dict[str, ResolvedUrl] = {}
         errors = dict(failures)
+        with self._l1_lock:  # one locked pass, not one lock per key
+            items = {key: self._l1.get(key) for key in keys}
+        signs = 0
         for key in keys:
             entry = entries.get(key)
             if entry is None:
@@ -416,27 +419,38 @@ class UrlCache:
                 self.stats.incr("negative_hits")
                 errors[key] = ObjectNotFound(key)
             else:
-                found[key] = self._issue(key, entry, now)
+                found[key], signed = self._url_for(key, entry, now, items[key])
+                signs += signed
+        if signs:
+            self.stats.incr("signs", signs)  # once per batch: each call locks and feeds Prometheus
         return found, errors
 
     def _fresh(self, entry: CacheEntry, now: float) -> bool:
         return entry.fresh(now, self.settings.cache_ttl_seconds, self.settings.negative_ttl_seconds)
 
-    def _issue(self, key: str, entry: CacheEntry, now: float, item: _L1Item | None = None) -> ResolvedUrl:
-        """The URL for `entry` in the current window, signed once per window and kept in L1."""
-        item = item or self._l1_get(key)
+    def _issue(self, key: str, entry: CacheEntry, now: float, item: _L1Item) -> ResolvedUrl:
+        resolved, signed = self._url_for(key, entry, now, item)
+        if signed:
+            self.stats.incr("signs")
+        return resolved
+
+    def _url_for(
+        self, key: str, entry: CacheEntry, now: float, item: _L1Item | None
+    ) -> tuple[ResolvedUrl, bool]:
+        """The URL for `entry` in the current window, signed once per window and kept on the L1
+        item; also says whether it had to be signed now."""
         if item is None or item.entry is not entry:
             item = _L1Item(entry)
         window = item.window
-        if window is None or not window.start <= now < window.end:
+        signed = window is None or not window.start <= now < window.end
+        if signed:
             s = self.settings
             window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds)
             item.url = self.storage.sign(key, window.start, window.expires)
             item.window = window
-            self.stats.incr("signs")
         info = entry.info
-        assert info is not None
-        return ResolvedUrl(key, item.url, window.expires, window.end, info.etag, info.content_type, info.size)
+        assert info is not None and window is not None
+        return ResolvedUrl(key, item.url, window.expires, window.end, info.etag, info.content_type, info.size), signed
 
     # -- Redis health ---------------------------------------------------------------------
     def _redis_call(self, call: Callable[[], T], default: T) -> T:
