@@ -1,6 +1,6 @@
 """Fixtures for the jobs, admin and monitoring tests: a jobs app, real in-process Huey consumers.
 
-    from .jobs_fixtures import AUTH, japp, jclient, job_settings, make_japp, recording_storage  # noqa: F401
+    from .jobs_fixtures import AUTH, install_job_app, japp, jclient, job_settings, make_japp, recording_storage  # noqa: F401
 
 Consumers are real `huey.consumer.Consumer`s (thread workers) against the real Redis of the
 `redis_url` fixture; only their signal handlers are left out, since they run inside pytest.
@@ -126,20 +126,26 @@ def recording_storage(settings):
 
 
 @pytest.fixture
-def make_japp(job_settings, clock, recording_storage):
-    """Build the tasks' app (settings overrides allowed) and install it for the consumers."""
+def install_job_app(clock):
+    """Build a tasks' app and install it for the consumers; uninstalled and closed at teardown."""
     apps = []
 
-    def make(**overrides):
-        app = app_context.build_job_app(job_settings(**overrides), storage=recording_storage, clock=clock)
+    def install(settings, storage):
+        app = app_context.build_job_app(settings, storage=storage, clock=clock)
         app_context.set_app(app)
         apps.append(app)
         return app
 
-    yield make
+    yield install
     app_context.set_app(None)
     for app in apps:
         app.extensions["url_cache"].close()
+
+
+@pytest.fixture
+def make_japp(job_settings, install_job_app, recording_storage):
+    """Build the tasks' app (settings overrides allowed) and install it for the consumers."""
+    return lambda **overrides: install_job_app(job_settings(**overrides), recording_storage)
 
 
 @pytest.fixture

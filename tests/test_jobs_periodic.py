@@ -12,6 +12,7 @@ from jobs import tasks
 
 from .conftest import write_images
 from .jobs_fixtures import (  # noqa: F401
+    install_job_app,
     AUTH,
     japp,
     make_japp,

@@ -14,7 +14,7 @@ from jobs.queue import huey_url
 from jobs.serializer import JsonSerializer
 from jobs.status import store_for
 
-from .jobs_fixtures import AUTH, japp, jclient, job_settings, make_japp, recording_storage, task_of  # noqa: F401
+from .jobs_fixtures import AUTH, install_job_app, japp, jclient, job_settings, make_japp, recording_storage, task_of  # noqa: F401
 
 
 @pytest.mark.parametrize(

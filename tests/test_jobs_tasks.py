@@ -20,6 +20,7 @@ from .cos_server import cos_server, cos_settings_for  # noqa: F401
 from .jobs_fixtures import (  # noqa: F401
     AUTH,
     TOKEN,
+    install_job_app,
     japp,
     make_japp,
     jclient,
@@ -162,9 +163,8 @@ class TimedCos(CosStorage):
 
 
 @pytest.fixture
-def make_cos_app(cos_server, redis_url, tmp_path, clock):  # noqa: F811
+def make_cos_app(cos_server, redis_url, tmp_path, install_job_app):  # noqa: F811
     """A jobs app on the COS test server, with the worker's retry policy at a given back-off."""
-    apps = []
 
     def make(backoff: float = 0.001):
         settings = cos_settings_for(
@@ -178,15 +178,9 @@ def make_cos_app(cos_server, redis_url, tmp_path, clock):  # noqa: F811
             job_storage_backoff_seconds=backoff,
         )
         storage = TimedCos.from_settings(app_context.job_settings(settings))  # the worker's retry policy
-        app = app_context.build_job_app(settings, storage=storage, clock=clock)
-        app_context.set_app(app)
-        apps.append(app)
-        return app
+        return install_job_app(settings, storage)
 
-    yield make
-    app_context.set_app(None)
-    for app in apps:
-        app.extensions["url_cache"].close()
+    return make
 
 
 @pytest.fixture

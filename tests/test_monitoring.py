@@ -10,6 +10,7 @@ from api.monitoring import minute
 from jobs import heartbeat, tasks
 
 from .jobs_fixtures import (  # noqa: F401
+    install_job_app,
     AUTH,
     japp,
     jclient,
