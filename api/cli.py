@@ -1,4 +1,4 @@
-"""Admin commands: `flask --app api refresh KEY...`, `warm --prefix P`, `stats`, `tasks`.
+"""Admin commands: `flask --app api.app refresh KEY...`, `warm --prefix P`, `stats`, `tasks`.
 
 `refresh` and `warm` do the work in this process by default (no consumer needed) with the jobs'
 storage retry policy; `--enqueue` queues a job instead and prints its id.
@@ -15,8 +15,14 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from . import context, monitoring
-from .keys import InvalidKey, validate_key
+import jobs
+from jobs import operations
+from jobs.status import store_for
+
+from . import monitoring
+from .http import context
+from .keys import InvalidKey, validate_key, validate_prefix
+from .vocabulary import TaskStatus
 
 
 def register(app: Flask) -> None:
@@ -32,10 +38,7 @@ def _job_retry_policy() -> None:
 
 
 def _enqueue(task) -> str:
-    import jobs
-
-    jobs.huey.enqueue(task)
-    return task.id
+    return jobs.enqueue(task, context.services())
 
 
 @click.command("refresh")
@@ -44,8 +47,6 @@ def _enqueue(task) -> str:
 @click.option("--enqueue", is_flag=True, help="Queue a job for the workers instead of refreshing here.")
 def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
     """Revalidate KEY... with storage and store fresh metadata. Exits 1 if any key failed."""
-    from jobs import operations, tasks
-
     allowed = context.settings().allowed_key_prefixes
     for key in keys:
         try:
@@ -54,7 +55,7 @@ def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
             raise click.BadParameter(f"{key!r}: {error.message}", param_hint="KEYS") from None
     unique = list(dict.fromkeys(keys))
     if enqueue:
-        task = tasks.refresh.s(unique[0]) if len(unique) == 1 else tasks.batch_refresh.s(unique)
+        task = jobs.tasks.refresh.s(unique[0]) if len(unique) == 1 else jobs.tasks.batch_refresh.s(unique)
         click.echo(f"queued {task.name} {_enqueue(task)} ({len(unique)} keys)")
         return
     _job_retry_policy()
@@ -79,15 +80,12 @@ def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
 @click.option("--enqueue", is_flag=True, help="Queue a job for the workers instead of warming here.")
 def warm_command(prefix: str, enqueue: bool) -> None:
     """Load every key under --prefix into the cache from the listing, with a progress bar."""
-    from jobs import operations, tasks
-
-    if prefix:
-        try:
-            validate_key(prefix)
-        except InvalidKey as error:
-            raise click.BadParameter(error.message, param_hint="--prefix") from None
+    try:
+        validate_prefix(prefix)
+    except InvalidKey as error:
+        raise click.BadParameter(error.message, param_hint="--prefix") from None
     if enqueue:
-        click.echo(f"queued warm {_enqueue(tasks.warm.s(prefix))}")
+        click.echo(f"queued warm {_enqueue(jobs.tasks.warm.s(prefix))}")
         return
     _job_retry_policy()
     storage, cache = context.storage(), context.url_cache()
@@ -95,16 +93,11 @@ def warm_command(prefix: str, enqueue: bool) -> None:
     total = operations.count_keys(storage, prefix)
     label = f"warming {prefix or '(all keys)'}"
     warmed = skipped = listed = 0
-    cursor = None
     with _progress(total, label) as advance:
-        while True:
-            page = storage.list(prefix, cursor, operations.WARM_PAGE_SIZE)
+        for page in storage.pages(prefix, limit=operations.WARM_PAGE_SIZE):
             seeded, refused = operations.seed_page(cache, page.items, allowed)
             warmed, skipped, listed = warmed + seeded, skipped + refused, listed + len(page.items)
             advance(len(page.items), listed)
-            if not page.next_cursor:
-                break
-            cursor = page.next_cursor
     cache.flush()
     click.echo(f"warmed {warmed} keys" + (f", skipped {skipped} not allowed" if skipped else ""))
 
@@ -129,8 +122,6 @@ def _rate(value: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/v1/monitoring/stats.")
 def stats_command(as_json: bool) -> None:
     """Cache hit rates, storage calls, queue, workers and alerts."""
-    import jobs
-
     data = monitoring.collect_stats(context.url_cache(), context.settings(), jobs.queue_state())
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -154,14 +145,12 @@ def _when(epoch: float | None) -> str:
 
 @click.command("tasks")
 @with_appcontext
-@click.option("--status", type=click.Choice(["queued", "running", "retrying", "succeeded", "failed", "lost", "revoked"]))
+@click.option("--status", type=click.Choice([status.value for status in TaskStatus]))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/v1/tasks.")
 def tasks_command(status: str | None, limit: int, as_json: bool) -> None:
     """Recent background tasks, newest first."""
-    from jobs.status import store_for
-
-    items = store_for().list(status, limit)
+    items = store_for(context.services()).list(status, limit)
     if as_json:
         click.echo(json.dumps({"items": items}, indent=2))
         return

@@ -9,14 +9,14 @@ environment before the process starts.
 from __future__ import annotations
 
 import os
-import time
 
-from flask import Flask, g, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["CONTENT_TYPE_LATEST", "REQUESTS", "LATENCY", "CACHE_EVENTS", "TASKS", "init_app", "render"]
+from .cache.stats import CacheStats
+
+__all__ = ["CONTENT_TYPE_LATEST", "REQUESTS", "LATENCY", "CACHE_EVENTS", "TASKS", "mirror_cache_events", "render"]
 
 REQUESTS = Counter("iuc_http_requests", "HTTP requests served", ["endpoint", "method", "status"])
 LATENCY = Histogram(
@@ -40,28 +40,13 @@ def _count_cache_event(name: str, n: int) -> None:
         CACHE_EVENTS.labels(name).inc(n)
 
 
-def init_app(app: Flask) -> None:
-    """Time every request and mirror the URL cache's counters into Prometheus."""
+def mirror_cache_events(stats: CacheStats) -> None:
+    """Count the URL cache's events in Prometheus too (once per stats object)."""
     path = multiproc_dir()
     if path:
         os.makedirs(path, exist_ok=True)
-    stats = app.extensions["url_cache"].stats
     if _count_cache_event not in stats.listeners:
         stats.listeners.append(_count_cache_event)
-
-    @app.before_request
-    def _start_timer():
-        g._iuc_started = time.perf_counter()
-
-    @app.after_request
-    def _observe(response):
-        started = g.pop("_iuc_started", None)
-        if started is not None:
-            # The rule, not the path: one series per route however many keys are asked for.
-            endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
-            REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-        return response
 
 
 class _Snapshot:

@@ -1,6 +1,6 @@
 """Monitoring: hit rates, refresh outcomes, queue and worker health, alerts, a per-minute series.
 
-Counters come from the URL cache's Redis hashes: `iuc:stats` (totals) and
+Counters come from the URL cache's Redis hashes (api.redis_keys): `iuc:stats` (totals) and
 `iuc:series:<epoch minute>` (kept a day), both written in batches by every process (API workers
 and job workers alike). Queue depth is a sample, written to the series by the job workers'
 heartbeats. The stats cards show totals; alerts look at the last ALERT_WINDOW_MINUTES so they
@@ -18,7 +18,8 @@ from typing import Iterable
 
 import redis
 
-from .cache.url_cache import SERIES_PREFIX, SERIES_TTL, STATS_KEY
+from .cache.url_cache import UrlCache
+from .redis_keys import SERIES_TTL, STATS_KEY, series_key
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def rate(hits: int, misses: int) -> float | None:
 
 def record_queue_depth(client: redis.Redis, now: float, depth: int) -> None:
     """Sample the queue depth into this minute's bucket (the last sample of a minute wins)."""
-    bucket = f"{SERIES_PREFIX}{minute(now)}"
+    bucket = series_key(minute(now))
     pipe = client.pipeline(transaction=False)
     pipe.hset(bucket, QUEUE_DEPTH_FIELD, int(depth))
     pipe.expire(bucket, SERIES_TTL)
@@ -67,7 +68,7 @@ def read_buckets(client: redis.Redis, now: float, minutes: int) -> list[tuple[in
     starts = [last - 60 * i for i in range(minutes - 1, -1, -1)]
     pipe = client.pipeline(transaction=False)
     for start in starts:
-        pipe.hgetall(f"{SERIES_PREFIX}{start}")
+        pipe.hgetall(series_key(start))
     return [(start, _ints(raw)) for start, raw in zip(starts, pipe.execute())]
 
 
@@ -169,7 +170,7 @@ def _sum(buckets: Iterable[tuple[int, Counter]]) -> Counter:
     return total
 
 
-def collect_stats(cache, settings: Settings, queue: QueueState) -> dict:
+def collect_stats(cache: UrlCache, settings: Settings, queue: QueueState) -> dict:
     """The admin dashboard's numbers. Works, reporting `degraded`, while Redis is away."""
     cache.flush()  # this process's buffered counts; others flush every ACCESS_FLUSH_SECONDS
     now = cache.clock()

@@ -2,7 +2,7 @@
 
 A consumer's worker threads start one heartbeat thread per process (Huey's startup hooks run
 once per worker thread, so it is reference-counted). Every beat refreshes
-`iuc:worker:<id>` with a TTL of three intervals and samples the queue depth into the
+`iuc:worker:<id>` (api.redis_keys) with a TTL of three intervals and samples the queue depth into the
 per-minute series for the admin charts. A worker killed with -9 stops beating; its key
 expires, and the tasks it was running become `lost` once they are stale.
 """
@@ -18,14 +18,13 @@ import threading
 import redis
 
 from api import monitoring
+from api.redis_keys import WORKER_PREFIX, WORKERS_KEY
 
-from .app_context import get_app
+from . import runtime
 from .queue import huey
 
 log = logging.getLogger(__name__)
 
-WORKER_PREFIX = "iuc:worker:"
-WORKERS_KEY = "iuc:workers"
 MISSED_BEATS = 3
 
 _ids: dict[int, str] = {}
@@ -49,18 +48,16 @@ def ttl_ms(interval: float) -> int:
 
 def beat() -> None:
     """One heartbeat: refresh this worker's key and record the queue depth for this minute."""
-    app = get_app()
-    settings = app.extensions["settings"]
-    cache = app.extensions["url_cache"]
-    now = cache.clock()
+    services = runtime.installed()
+    now = services.clock()
     wid = worker_id()
-    conn = huey.conn
-    pipe = conn.pipeline(transaction=False)
-    pipe.set(WORKER_PREFIX + wid, json.dumps({"id": wid, "last_seen": now}), px=ttl_ms(settings.worker_heartbeat_seconds))
+    pipe = huey.conn.pipeline(transaction=False)
+    beat_ttl = ttl_ms(services.settings.worker_heartbeat_seconds)
+    pipe.set(WORKER_PREFIX + wid, json.dumps({"id": wid, "last_seen": now}), px=beat_ttl)
     pipe.sadd(WORKERS_KEY, wid)
     pipe.execute()
-    if app.extensions["redis"] is not None:
-        monitoring.record_queue_depth(app.extensions["redis"], now, huey.pending_count())
+    if services.redis is not None:
+        monitoring.record_queue_depth(services.redis, now, huey.pending_count())
 
 
 def alive_workers(conn: redis.Redis) -> list[dict]:
@@ -97,7 +94,7 @@ def start() -> None:
         if _thread is not None and _thread.is_alive():
             return
         _stop.clear()
-        interval = get_app().extensions["settings"].worker_heartbeat_seconds
+        interval = runtime.installed().settings.worker_heartbeat_seconds
         try:
             beat()  # be visible before the first task runs
         except Exception:

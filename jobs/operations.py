@@ -6,16 +6,15 @@ from typing import Iterable, Iterator, Sequence
 from api.cache.url_cache import UrlCache
 from api.keys import InvalidKey, validate_key
 from api.storage import ObjectInfo, Storage, StorageError
+from api.vocabulary import ErrorCode
 
 WARM_PAGE_SIZE = 500
 LISTING_DONE = "$end"  # resume point of a warm whose listing is complete
 
 REASONS = {
-    "not_found": "not_found: the object does not exist in storage",
-    "access_denied": "access_denied: storage refused access to the object",
+    ErrorCode.NOT_FOUND: "not_found: the object does not exist in storage",
+    ErrorCode.ACCESS_DENIED: "access_denied: storage refused access to the object",
 }
-
-
 STORAGE_CODES = {cls.code for cls in (StorageError, *StorageError.__subclasses__())}
 
 
@@ -29,7 +28,7 @@ def reason(outcome: str, retries: int) -> str:
     """Why refreshing a key failed, for people."""
     if outcome in REASONS:
         return REASONS[outcome]
-    if outcome == "storage_unavailable":
+    if outcome == ErrorCode.STORAGE_UNAVAILABLE:
         return (
             f"storage_unavailable: storage still failed after {retries} retries;"
             " the cached URL, if any, keeps serving"
@@ -86,10 +85,4 @@ def seed_page(cache: UrlCache, items: Iterable[ObjectInfo], allowed_prefixes: tu
 
 def count_keys(storage: Storage, prefix: str) -> int:
     """How many objects a warm of `prefix` will list (one listing pass)."""
-    total, cursor = 0, None
-    while True:
-        page = storage.list(prefix, cursor, WARM_PAGE_SIZE)
-        total += len(page.items)
-        if not page.next_cursor:
-            return total
-        cursor = page.next_cursor
+    return sum(len(page.items) for page in storage.pages(prefix, limit=WARM_PAGE_SIZE))

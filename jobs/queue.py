@@ -2,7 +2,7 @@
 
 It lives in the app's Redis, in db `HUEY_REDIS_DB` (the cache keeps the URL's own db), so a cache
 flush never touches queued jobs. The connection is made lazily: `huey_consumer jobs.huey` reads
-the environment on first use; `create_app` calls `configure` with the app's settings, so an app
+the environment on first use; `jobs.connect` points it at a process's settings, so an app
 and the consumer it talks to always agree on where the queue is.
 """
 from __future__ import annotations

@@ -11,17 +11,21 @@ from __future__ import annotations
 import functools
 import logging
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import redis
 from huey import crontab
+from huey.api import Task
 from huey.exceptions import CancelExecution, TaskLockedException
 
-from .app_context import JobContext, job_context
+from api.redis_keys import periodic_claim_key
+from api.services import Services
+
+from . import runtime
 from .heartbeat import worker_id
 from .operations import LISTING_DONE, WARM_PAGE_SIZE, TaskFailed, chunks, reason, refresh_keys, seed_page
 from .queue import PRIORITY_BATCH, PRIORITY_MAINTENANCE, PRIORITY_QUICK, huey
-from .status import store_for
+from .status import requeue_lost, store_for, trim_history
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +35,17 @@ PERIODIC_LOCK_TTL = 600  # a killed worker's periodic lock frees itself after th
 PERIODIC_EXPIRES = 120  # a periodic run not started within this is dropped (the next one comes)
 
 
-def _job(fn: Callable) -> Callable:
-    """Run `fn(ctx, task, ...)` in the tasks' app context; keep its result for the status record.
+def _job(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `fn(services, task, ...)` on this process's task services; keep its result for the
+    status record.
 
     Only Redis errors stay retryable; anything else is final (no retries left) so a 404 or a
     bug never loops."""
 
     @functools.wraps(fn)
-    def run(*args, task=None, **kwargs):
+    def run(*args: Any, task: Task | None = None, **kwargs: Any) -> Any:
         try:
-            with job_context() as ctx:
-                value = fn(ctx, task, *args, **kwargs)
+            value = fn(runtime.installed(), task, *args, **kwargs)
         except redis.RedisError:
             raise
         except Exception:
@@ -55,14 +59,14 @@ def _job(fn: Callable) -> Callable:
     return run
 
 
-def _stop_if_revoked(task) -> None:
+def _stop_if_revoked(task: Task | None) -> None:
     """Cooperative revoke: a running batch stops at its next step once an admin revoked it."""
     if task is not None and huey.is_revoked(task):
         raise CancelExecution(retry=False)
 
 
 @contextmanager
-def exclusive(name: str, ctx: JobContext, once_per_minute: bool) -> Iterator[str | None]:
+def exclusive(name: str, ctx: Services, once_per_minute: bool) -> Iterator[str | None]:
     """Run a periodic job on one consumer only: under `lock_task` (no overlap) and, with
     `once_per_minute`, a claim on the current minute of the app clock (no second run when two
     consumers' schedulers both enqueued it). Yields None to go ahead or the reason to skip."""
@@ -75,7 +79,7 @@ def exclusive(name: str, ctx: JobContext, once_per_minute: bool) -> Iterator[str
     try:
         if once_per_minute:
             minute = int(ctx.clock() // 60)
-            if not huey.conn.set(f"iuc:periodic:{name}:{minute}", worker_id(), nx=True, ex=180):
+            if not huey.conn.set(periodic_claim_key(name, minute), worker_id(), nx=True, ex=180):
                 yield "already ran this minute"
                 return
         yield None
@@ -85,7 +89,7 @@ def exclusive(name: str, ctx: JobContext, once_per_minute: bool) -> Iterator[str
 
 @huey.task(priority=PRIORITY_QUICK, context=True, retries=INFRA_RETRIES, retry_delay=INFRA_RETRY_DELAY)
 @_job
-def refresh(ctx: JobContext, task, key: str) -> dict:
+def refresh(ctx: Services, task: Task, key: str) -> dict:
     """Revalidate one key with storage and store its fresh metadata."""
     outcome = refresh_keys(ctx.cache, [key], ctx.settings.allowed_key_prefixes)[key]
     if outcome != "refreshed":
@@ -95,10 +99,10 @@ def refresh(ctx: JobContext, task, key: str) -> dict:
 
 @huey.task(priority=PRIORITY_BATCH, context=True, retries=INFRA_RETRIES, retry_delay=INFRA_RETRY_DELAY)
 @_job
-def batch_refresh(ctx: JobContext, task, keys: list[str]) -> dict:
+def batch_refresh(ctx: Services, task: Task, keys: list[str]) -> dict:
     """Revalidate many keys, chunk by chunk (each chunk's storage calls run concurrently in the
     cache's bounded pool), committing progress and per-key errors after every chunk."""
-    store = store_for(ctx.app)
+    store = store_for(ctx)
     start = store.progress_state(task.id)["offset"]
     for offset, chunk in chunks(keys, ctx.settings.batch_chunk_size, start):
         _stop_if_revoked(task)
@@ -113,24 +117,25 @@ def batch_refresh(ctx: JobContext, task, keys: list[str]) -> dict:
 
 @huey.task(priority=PRIORITY_BATCH, context=True, retries=INFRA_RETRIES, retry_delay=INFRA_RETRY_DELAY)
 @_job
-def warm(ctx: JobContext, task, prefix: str) -> dict:
+def warm(ctx: Services, task: Task, prefix: str) -> dict:
     """Load every key under `prefix` into the cache from the listing (no HEAD per key)."""
-    store = store_for(ctx.app)
+    store = store_for(ctx)
     state = store.progress_state(task.id)
     pages, cursor = state["offset"], state["cursor"]
     allowed = ctx.settings.allowed_key_prefixes
-    while cursor != LISTING_DONE:
-        _stop_if_revoked(task)
-        page = ctx.storage.list(prefix, cursor, WARM_PAGE_SIZE)
-        seeded, skipped = seed_page(ctx.cache, page.items, allowed)
-        next_cursor = page.next_cursor or LISTING_DONE
-        store.advance(task, pages, pages + 1, seeded, skipped, cursor=next_cursor)
-        pages, cursor = pages + 1, next_cursor
+    _stop_if_revoked(task)
+    if cursor != LISTING_DONE:
+        for page in ctx.storage.pages(prefix, cursor, WARM_PAGE_SIZE):
+            seeded, skipped = seed_page(ctx.cache, page.items, allowed)
+            store.advance(task, pages, pages + 1, seeded, skipped, cursor=page.next_cursor or LISTING_DONE)
+            pages += 1
+            if page.next_cursor:
+                _stop_if_revoked(task)  # before the next page is fetched
     state = store.progress_state(task.id)
     return {"prefix": prefix, "warmed": state["done"], "skipped": state["failed"]}
 
 
-def run_pre_refresh(ctx: JobContext) -> dict:
+def run_pre_refresh(ctx: Services) -> dict:
     """Revalidate the keys that lapse within the lead and were accessed within the hot horizon.
 
     Costs O(due keys): one range read of the expiry index and one score lookup per due key.
@@ -153,19 +158,19 @@ def run_pre_refresh(ctx: JobContext) -> dict:
     return report
 
 
-def run_cleanup(ctx: JobContext) -> dict:
+def run_cleanup(ctx: Services) -> dict:
     """Trim lapsed and cold index entries, re-enqueue lost tasks, forget old task history."""
     s = ctx.settings
-    store = store_for(ctx.app)
+    store = store_for(ctx)
     index, access = ctx.cache.trim(ctx.clock(), s.hot_horizon_seconds)
-    requeued = store.requeue_lost()
-    forgotten = store.trim()
+    requeued = requeue_lost(store)
+    forgotten = trim_history(store)
     return {"index_trimmed": index, "access_trimmed": access, "requeued": requeued, "history_trimmed": forgotten}
 
 
 @huey.periodic_task(crontab(minute="*"), priority=PRIORITY_MAINTENANCE, context=True, expires=PERIODIC_EXPIRES)
 @_job
-def pre_refresh(ctx: JobContext, task) -> dict:
+def pre_refresh(ctx: Services, task: Task) -> dict:
     """Every minute, on one consumer: keep hot keys from missing at expiry (invariant 4)."""
     with exclusive("pre_refresh", ctx, once_per_minute=True) as skipped:
         if skipped:
@@ -175,7 +180,7 @@ def pre_refresh(ctx: JobContext, task) -> dict:
 
 @huey.periodic_task(crontab(minute="*"), priority=PRIORITY_MAINTENANCE, context=True, expires=PERIODIC_EXPIRES)
 @_job
-def cleanup(ctx: JobContext, task) -> dict:
+def cleanup(ctx: Services, task: Task) -> dict:
     """Every minute, on one consumer: index and history upkeep, lost-task recovery."""
     with exclusive("cleanup", ctx, once_per_minute=False) as skipped:
         if skipped:

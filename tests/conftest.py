@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from api import create_app
+from api.app import create_app
 from api.clock import ManualClock
 from api.embedded_redis import EmbeddedRedis
 from api.settings import Settings

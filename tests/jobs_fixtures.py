@@ -1,8 +1,6 @@
 """Fixtures for the jobs, admin and monitoring tests: a jobs app, real in-process Huey consumers.
 
-    from .jobs_fixtures import AUTH, install_job_app, japp, jclient, job_settings, make_japp, recording_storage  # noqa: F401
-
-Consumers are real `huey.consumer.Consumer`s (thread workers) against the real Redis of the
+Registered for every test by `pytest_plugins` in conftest.py. Consumers are real `huey.consumer.Consumer`s (thread workers) against the real Redis of the
 `redis_url` fixture; only their signal handlers are left out, since they run inside pytest.
 """
 from __future__ import annotations
@@ -16,9 +14,13 @@ import pytest
 from huey.consumer import Consumer
 
 import jobs
-from api.storage import StorageUnavailable
+from api.app import create_app
+from api.clock import Clock, system_clock
+from api.services import build_services, job_settings as worker_settings
+from api.settings import Settings
+from api.storage import Storage, StorageUnavailable
 from api.storage.local import LocalStorage
-from jobs import app_context
+from jobs import runtime
 
 TOKEN = "test-admin-token"  # conftest's make_settings
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -125,21 +127,28 @@ def recording_storage(settings):
     return RecordingStorage(settings.images_dir, settings.signing_secret, retries=3, backoff=0.001)
 
 
+def build_job_app(settings: Settings, storage: Storage | None = None, clock: Clock = system_clock):
+    """An HTTP app on the services a worker builds (the jobs' storage retry policy), installed
+    for the consumers: one set of services for both sides."""
+    app = create_app(services=build_services(worker_settings(settings), storage=storage, clock=clock))
+    runtime.install(app.extensions["services"])
+    return app
+
+
 @pytest.fixture
 def install_job_app(clock):
     """Build a tasks' app and install it for the consumers; uninstalled and closed at teardown."""
     apps = []
 
     def install(settings, storage):
-        app = app_context.build_job_app(settings, storage=storage, clock=clock)
-        app_context.set_app(app)
+        app = build_job_app(settings, storage, clock)
         apps.append(app)
         return app
 
     yield install
-    app_context.set_app(None)
+    runtime.install(None)
     for app in apps:
-        app.extensions["url_cache"].close()
+        app.extensions["services"].close()
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from api import auth, create_app
+from api.app import create_app
+from api.http import auth
 
 from .jobs_fixtures import AUTH, TOKEN
 

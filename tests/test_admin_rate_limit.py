@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from api import create_app
+from api.app import create_app
 
 KEY = "gallery/red.png"
 

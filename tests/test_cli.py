@@ -1,4 +1,4 @@
-"""`flask --app api` admin commands: refresh, warm (with a progress bar), stats, tasks."""
+"""`flask --app api.app` admin commands: refresh, warm (with a progress bar), stats, tasks."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ def run(app, *args):
 
 
 def l2(app, key):
-    return app.extensions["url_cache"]._l2_read([key]).get(key)
+    return app.extensions["url_cache"].shared.read([key]).get(key)
 
 
 def test_refresh_revalidates_keys_here_and_reports_each(app, storage, clock):

@@ -2,7 +2,7 @@
 import pytest
 import redis
 
-from api import create_app
+from api.app import create_app
 from api.embedded_redis import EmbeddedRedis
 
 KEY = "gallery/red.png"

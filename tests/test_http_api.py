@@ -77,7 +77,7 @@ def test_listing_rejects_bad_arguments(client, query):
 
 
 def test_listing_respects_the_prefix_allow_list(make_settings, clock, storage):
-    from api import create_app
+    from api.app import create_app
 
     client = create_app(make_settings(allowed_key_prefixes=("gallery/",)), clock=clock, storage=storage).test_client()
     keys = [i["key"] for i in client.get("/api/v1/images").json["items"]]

@@ -114,7 +114,7 @@ def test_proxy_versioned_by_etag_is_cached_for_good(client):
 
 
 def test_cors_allows_configured_origins_only(make_settings, clock, storage):
-    from api import create_app
+    from api.app import create_app
 
     client = create_app(make_settings(cors_origins=("https://app.example",)), clock=clock, storage=storage).test_client()
     allowed = client.get(f"/p/{KEY}", headers={"Origin": "https://app.example"})
@@ -145,7 +145,7 @@ def test_bad_keys_get_400_and_never_reach_storage(client, storage, path, key, co
 
 
 def test_keys_outside_the_allowed_prefixes_are_400(make_settings, clock, storage):
-    from api import create_app
+    from api.app import create_app
 
     client = create_app(make_settings(allowed_key_prefixes=("gallery/",)), clock=clock, storage=storage).test_client()
     assert client.get(f"/i/{KEY}").status_code == 302

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 
 import jobs
-from api.clock import system_clock
-from jobs import app_context, tasks
-from jobs.status import TASK_PREFIX
+from api.redis_keys import TASK_PREFIX
+from jobs import runtime, tasks
 
 from .cos_server import cos_server, cos_settings_for  # noqa: F401
-from .jobs_fixtures import AUTH, TOKEN, running_consumer, task_of, wait_for, wait_task
+from .jobs_fixtures import AUTH, TOKEN, build_job_app, running_consumer, task_of, wait_for, wait_task
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSUMER = Path(sys.executable).parent / "huey_consumer"
@@ -50,16 +49,15 @@ def cluster(cos_server, redis_url, tmp_path):  # noqa: F811
     settings = cos_settings_for(
         cos_server, redis_url=redis_url, data_dir=tmp_path, admin_token=TOKEN, cos_timeout_seconds=3.0, **FAST
     )
-    app = app_context.build_job_app(settings, clock=system_clock)
-    app_context.set_app(app)
+    app = build_job_app(settings)
     env = {k: v for k, v in os.environ.items() if k not in {"PROMETHEUS_MULTIPROC_DIR"}}
     env.update({name.upper(): str(getattr(settings, name)) for name in (
         "redis_url", "data_dir", "admin_token", "storage_backend", "cos_secret_id", "cos_secret_key", "cos_bucket",
         "cos_region", "cos_scheme", "cos_endpoint", "cos_domain", "cos_timeout_seconds", *FAST)})  # fmt: skip
     env["LOG_LEVEL"] = "warning"
     yield app, env
-    app_context.set_app(None)
-    app.extensions["url_cache"].close()
+    runtime.install(None)
+    app.extensions["services"].close()
 
 
 def start_consumer(env) -> subprocess.Popen:
@@ -103,7 +101,7 @@ def assert_every_key_fresh(app, cos_server, task, started: float) -> None:  # no
     assert task["status"] == "succeeded", task
     assert task["progress"] == {"done": len(KEYS), "failed": 0, "total": len(KEYS)}
     cache = app.extensions["url_cache"]
-    entries = cache._l2_read(KEYS)
+    entries = cache.shared.read(KEYS)
     assert len(entries) == len(KEYS)
     assert min(entry.validated_at for entry in entries.values()) >= started
     # The re-run resumed after the last committed chunk: at most one chunk was asked twice.

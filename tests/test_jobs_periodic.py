@@ -7,7 +7,7 @@ import datetime
 import redis
 
 import jobs
-from api.cache.url_cache import ACCESS_KEY, INDEX_KEY
+from api.redis_keys import ACCESS_KEY, INDEX_KEY
 from jobs import tasks
 
 from .conftest import write_images

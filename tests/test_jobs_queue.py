@@ -12,7 +12,7 @@ from api.settings import SettingsError
 from jobs import heartbeat, tasks
 from jobs.queue import huey_url
 from jobs.serializer import JsonSerializer
-from jobs.status import store_for
+from jobs.status import requeue_lost, store_for, trim_history
 
 from .jobs_fixtures import AUTH, install_job_app, japp, jclient, job_settings, make_japp, recording_storage, task_of  # noqa: F401
 
@@ -65,7 +65,7 @@ def test_the_serializer_round_trips_task_messages_as_json_and_refuses_objects():
 def test_a_running_task_is_lost_only_when_stale_and_its_worker_is_gone(japp, jclient, clock):
     task = tasks.refresh.s("gallery/red.png")
     jobs.huey.enqueue(task)
-    store = store_for(japp)
+    store = store_for(japp.extensions["services"])
     heartbeat.beat()  # this process is a live worker
     store.executing(task, heartbeat.worker_id())
     stale = japp.extensions["settings"].task_stale_seconds
@@ -78,7 +78,7 @@ def test_a_running_task_is_lost_only_when_stale_and_its_worker_is_gone(japp, jcl
     assert task_of(jclient, task.id)["status"] == "lost"
     listed = jclient.get("/api/v1/tasks?status=lost", headers=AUTH).json["items"]
     assert [t["task_id"] for t in listed] == [task.id]
-    assert store.requeue_lost() == [task.id]
+    assert requeue_lost(store) == [task.id]
     requeued = task_of(jclient, task.id)
     assert requeued["status"] == "queued" and requeued["requeued"] == 1
-    assert store.requeue_lost() == []  # idempotent: nothing left running
+    assert requeue_lost(store) == []  # idempotent: nothing left running

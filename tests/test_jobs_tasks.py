@@ -11,9 +11,9 @@ import time
 import pytest
 
 import jobs
-from api import create_app
+from api.app import create_app
 from api.storage.cos import CosStorage
-from jobs import app_context
+from api.services import job_settings as worker_settings
 
 from .conftest import IMAGES, write_images
 from .cos_server import cos_server, cos_settings_for  # noqa: F401
@@ -36,7 +36,7 @@ KEY = "gallery/red.png"
 
 
 def l2_entry(app, key):
-    return app.extensions["url_cache"]._l2_read([key]).get(key)
+    return app.extensions["url_cache"].shared.read([key]).get(key)
 
 
 # -- the original calls ----------------------------------------------------------------------
@@ -177,7 +177,7 @@ def make_cos_app(cos_server, redis_url, tmp_path, install_job_app):  # noqa: F81
             worker_heartbeat_seconds=0.05,
             job_storage_backoff_seconds=backoff,
         )
-        storage = TimedCos.from_settings(app_context.job_settings(settings))  # the worker's retry policy
+        storage = TimedCos.from_settings(worker_settings(settings))  # the worker's retry policy
         return install_job_app(settings, storage)
 
     return make

@@ -81,7 +81,7 @@ def test_metrics_sum_the_requests_of_two_gunicorn_workers(tmp_path, redis_url):
         DATA_DIR=str(tmp_path), REDIS_URL=redis_url, ADMIN_TOKEN=TOKEN, PORT=str(port), WEB_CONCURRENCY="2",
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), LOG_LEVEL="warning",
     )  # fmt: skip
-    command = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf", "api:create_app()"]
+    command = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf", "api.app:create_app()"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import jobs
-from api import create_app
+from api.app import create_app
 from api.embedded_redis import free_port
 from api.monitoring import minute
 from jobs import heartbeat, tasks

@@ -64,7 +64,7 @@ class Gunicorn:
         self.env = env
 
     def start(self) -> "Gunicorn":
-        command = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf", "api:create_app()"]
+        command = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf", "api.app:create_app()"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         wait_ready(self.base, self.process)
         return self

@@ -21,19 +21,19 @@ class TestLocalStorage(StorageContract):
     def test_verify_accepts_own_signature(self, storage):
         url = storage.sign("gallery/a.png", 100, 200)
         exp, sig = url.split("?exp=")[1].split("&sig=")
-        assert storage.verify("gallery/a.png", exp, sig, now=150) is None  # raises when rejected
+        assert storage.verify_url("gallery/a.png", exp, sig, now=150) is None  # raises when rejected
 
     def test_verify_rejects_tampering_and_expiry(self, storage):
         url = storage.sign("gallery/a.png", 100, 200)
         exp, sig = url.split("?exp=")[1].split("&sig=")
         with pytest.raises(SignatureInvalid):
-            storage.verify("gallery/b.jpg", exp, sig, now=150)
+            storage.verify_url("gallery/b.jpg", exp, sig, now=150)
         with pytest.raises(SignatureInvalid):
-            storage.verify("gallery/a.png", "300", sig, now=150)
+            storage.verify_url("gallery/a.png", "300", sig, now=150)
         with pytest.raises(SignatureInvalid):
-            storage.verify("gallery/a.png", exp, None, now=150)
+            storage.verify_url("gallery/a.png", exp, None, now=150)
         with pytest.raises(SignatureExpired):
-            storage.verify("gallery/a.png", exp, sig, now=200)
+            storage.verify_url("gallery/a.png", exp, sig, now=200)
 
     def test_symlink_out_of_root_is_refused(self, storage, tmp_path_factory):
         outside = tmp_path_factory.mktemp("outside") / "secret.png"

@@ -4,8 +4,8 @@ import time
 import pytest
 import redis
 
-from api import create_app
-from api.cache.url_cache import ACCESS_KEY, INDEX_KEY, STATS_KEY
+from api.app import create_app
+from api.redis_keys import ACCESS_KEY, INDEX_KEY, STATS_KEY
 from api.storage import ObjectNotFound, StorageUnavailable
 
 from .conftest import IMAGES, write_images

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from .. import auth, context
-from ..keys import validate_key
-from ..schemas_admin import CacheFlushArgsSchema, CacheFlushedSchema
+from . import auth, context
+from ..keys import validate_prefix
+from .schemas_admin import CacheFlushArgsSchema, CacheFlushedSchema
 
 bp = auth.protect(
     Blueprint("admin_cache", __name__, url_prefix="/api/v1/cache", description="Cache flush (admin token required)")
@@ -19,9 +19,7 @@ bp = auth.protect(
 def flush(args: dict):
     """Flush every entry, or those under `prefix`. Other processes' in-memory tier keeps an
     entry at most L1_TTL_SECONDS longer."""
-    prefix = args["prefix"]
-    if prefix:
-        validate_key(prefix)
+    prefix = validate_prefix(args["prefix"])
     return {"flushed": context.url_cache().invalidate(prefix=prefix or None)}
 
 

@@ -9,7 +9,7 @@ import logging
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from .. import context
+from . import context
 from ..storage import StorageError
 from .streaming import stream_object
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from .. import context
-from ..schemas import HealthSchema
+from . import context
+from .schemas import HealthSchema
 from ..storage import StorageError
 
 bp = Blueprint("health", __name__, description="Probes")

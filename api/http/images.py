@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from .. import context
-from ..keys import validate_key
-from ..schemas import ImageListArgsSchema, ImageListSchema
+from . import context
+from ..keys import validate_prefix
+from .schemas import ImageListArgsSchema, ImageListSchema
 
 bp = Blueprint("images", __name__, url_prefix="/api/v1/images", description="List stored images")
 
@@ -15,9 +15,7 @@ bp = Blueprint("images", __name__, url_prefix="/api/v1/images", description="Lis
 @bp.response(200, ImageListSchema)
 def list_images(args: dict):
     """One page of images under `prefix`, continuing after `cursor`."""
-    prefix = args["prefix"]
-    if prefix:
-        validate_key(prefix)  # same traversal and encoding rules as keys
+    prefix = validate_prefix(args["prefix"])
     page = context.storage().list(prefix, args["cursor"], args["limit"])
     allowed = context.settings().allowed_key_prefixes
     items = [i for i in page.items if not allowed or i.key.startswith(allowed)]

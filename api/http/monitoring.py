@@ -1,25 +1,22 @@
 """Monitoring (admin): dashboard stats with alerts, a per-minute series, Prometheus metrics."""
 from __future__ import annotations
 
-import redis
 from flask import Blueprint as FlaskBlueprint
 from flask import Response
 from flask_smorest import Blueprint
 
-from .. import auth, context, metrics, monitoring
-from ..errors import ApiError
-from ..schemas_admin import StatsSchema, TimeseriesArgsSchema, TimeseriesSchema
+import jobs
+
+from .. import metrics, monitoring
+from ..vocabulary import ErrorCode
+from . import auth, context
+from .errors import ApiError
+from .schemas_admin import StatsSchema, TimeseriesArgsSchema, TimeseriesSchema
 
 bp = auth.protect(
     Blueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", description="Monitoring (admin token required)")
 )
 metrics_bp = FlaskBlueprint("metrics", __name__)
-
-
-def _queue_state() -> monitoring.QueueState:
-    import jobs
-
-    return jobs.queue_state()
 
 
 @bp.route("/stats")
@@ -28,7 +25,7 @@ def _queue_state() -> monitoring.QueueState:
 def stats():
     """Hit rates per tier and overall, storage calls and errors, refresh outcomes, queue,
     workers, task failure rate and alerts."""
-    return monitoring.collect_stats(context.url_cache(), context.settings(), _queue_state())
+    return monitoring.collect_stats(context.url_cache(), context.settings(), jobs.queue_state())
 
 
 @bp.route("/timeseries")
@@ -39,11 +36,8 @@ def timeseries(args: dict):
     """Per-minute hits, misses, storage errors and queue depth, oldest first (up to 24 h)."""
     cache = context.url_cache()
     if cache.redis is None:
-        raise ApiError(503, "redis_unavailable", "The time series lives in Redis, which is not configured.")
-    try:
-        return {"points": monitoring.timeseries(cache.redis, cache.clock(), args["minutes"])}
-    except redis.RedisError:
-        raise ApiError(503, "redis_unavailable", "Redis does not answer; try again shortly.") from None
+        raise ApiError(503, ErrorCode.REDIS_UNAVAILABLE, "The time series lives in Redis, which is not configured.")
+    return {"points": monitoring.timeseries(cache.redis, cache.clock(), args["minutes"])}  # RedisError: 503
 
 
 @metrics_bp.route("/metrics")
@@ -51,7 +45,7 @@ def prometheus_metrics():
     """Prometheus text format; needs the admin token unless METRICS_PUBLIC=true."""
     if not context.settings().metrics_public:
         auth.check_admin()
-    state = _queue_state()
+    state = jobs.queue_state()
     gauges = {"iuc_workers_alive": ("Job workers with a live heartbeat", len(state.workers))}
     if state.pending is not None:
         gauges["iuc_queue_pending"] = ("Jobs waiting in the queue", state.pending)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Request, Response
 
 from ..storage import RangeNotSatisfiable, Storage
-from ..errors import error_response
+from .errors import error_response
 
 
 def _requested_range(request: Request, etag: str | None) -> tuple[int, int | None] | None:

@@ -1,6 +1,8 @@
 """Background jobs (admin): enqueue refreshes and warms, follow them, revoke them.
 
-Keys are validated here, so a bad key is a 400 and never reaches the queue (or storage).
+Keys are validated here, so a bad key is a 400 and never reaches the queue (or storage). A
+queue that cannot be reached (Redis errors, no REDIS_URL) is one 503 `queue_unavailable`,
+mapped once below for every route of this blueprint.
 """
 from __future__ import annotations
 
@@ -10,10 +12,14 @@ import redis
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import auth, context
-from ..errors import ApiError
-from ..keys import InvalidKey, validate_key
-from ..schemas_admin import (
+import jobs
+from jobs.status import TaskStore, store_for
+
+from ..keys import InvalidKey, validate_prefix
+from ..vocabulary import ErrorCode
+from . import auth, context
+from .errors import ApiError, error_response
+from .schemas_admin import (
     BatchAcceptedSchema,
     BatchRefreshTaskArgsSchema,
     RefreshTaskArgsSchema,
@@ -31,47 +37,25 @@ TASK_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 MAX_REPORTED_KEY_ERRORS = 100
 
 
-def _jobs():
-    import jobs
+@bp.errorhandler(redis.RedisError)
+@bp.errorhandler(jobs.QueueUnavailable)
+def _queue_unavailable(error: Exception):
+    return error_response(503, ErrorCode.QUEUE_UNAVAILABLE, f"The job queue is unavailable: {error}",
+                          headers={"Retry-After": "5"})  # fmt: skip
 
-    return jobs
 
-
-def _unavailable(error: Exception) -> ApiError:
-    return ApiError(503, "queue_unavailable", f"The job queue is unavailable: {error}", headers={"Retry-After": "5"})
+def _store() -> TaskStore:
+    return store_for(context.services())
 
 
 def _enqueue(task) -> str:
-    """Put a task on the queue; its status record is written by the `enqueued` signal."""
-    jobs = _jobs()
-    try:
-        jobs.huey.enqueue(task)
-    except (redis.RedisError, jobs.QueueUnavailable) as error:
-        try:
-            jobs.status.store_for().forget(task.id)
-        except (redis.RedisError, jobs.QueueUnavailable):
-            pass
-        raise _unavailable(error) from None
-    return task.id
-
-
-def _store():
-    jobs = _jobs()
-    try:
-        return jobs.status.store_for()
-    except jobs.QueueUnavailable as error:
-        raise _unavailable(error) from None
+    return jobs.enqueue(task, context.services())
 
 
 def _task_or_404(task_id: str) -> dict:
-    view = None
-    if TASK_ID.match(task_id):
-        try:
-            view = _store().get(task_id)
-        except redis.RedisError as error:
-            raise _unavailable(error) from None
+    view = _store().get(task_id) if TASK_ID.match(task_id) else None
     if view is None:
-        raise ApiError(404, "task_not_found", f"No task {task_id!r} (unknown, or its history expired).")
+        raise ApiError(404, ErrorCode.TASK_NOT_FOUND, f"No task {task_id!r} (unknown, or its history expired).")
     return view
 
 
@@ -82,7 +66,7 @@ def _task_or_404(task_id: str) -> dict:
 def refresh(args: dict):
     """Revalidate one key with storage in the background (high priority)."""
     key = context.valid_key(args["image_key"])
-    return {"task_id": _enqueue(_jobs().tasks.refresh.s(key)), "status": "queued"}
+    return {"task_id": _enqueue(jobs.tasks.refresh.s(key)), "status": "queued"}
 
 
 @bp.route("/batch-refresh", methods=["POST"])
@@ -103,12 +87,12 @@ def batch_refresh(args: dict):
     if bad:
         raise ApiError(
             400,
-            "invalid_keys",
+            ErrorCode.INVALID_KEYS,
             f"{len(bad)} of {len(keys)} keys are not valid; nothing was queued.",
             bad[:MAX_REPORTED_KEY_ERRORS],
         )
     unique = list(dict.fromkeys(keys))
-    return {"task_id": _enqueue(_jobs().tasks.batch_refresh.s(unique)), "count": len(unique)}
+    return {"task_id": _enqueue(jobs.tasks.batch_refresh.s(unique)), "count": len(unique)}
 
 
 @bp.route("/warm", methods=["POST"])
@@ -117,10 +101,8 @@ def batch_refresh(args: dict):
 @bp.doc(security=auth.SECURITY)
 def warm(args: dict):
     """Load every key under a prefix into the cache (from the listing, no HEAD per key)."""
-    prefix = args["prefix"]
-    if prefix:
-        validate_key(prefix)  # same traversal and encoding rules as keys
-    return {"task_id": _enqueue(_jobs().tasks.warm.s(prefix)), "status": "queued"}
+    prefix = validate_prefix(args["prefix"])
+    return {"task_id": _enqueue(jobs.tasks.warm.s(prefix)), "status": "queued"}
 
 
 @bp.route("")
@@ -129,10 +111,7 @@ def warm(args: dict):
 @bp.doc(security=auth.SECURITY)
 def list_tasks(args: dict):
     """Recent tasks, newest first, optionally only those in one status."""
-    try:
-        return {"items": _store().list(args["status"], args["limit"])}
-    except redis.RedisError as error:
-        raise _unavailable(error) from None
+    return {"items": _store().list(args["status"], args["limit"])}
 
 
 @bp.route("/<task_id>")
@@ -149,12 +128,9 @@ class TaskItem(MethodView):
     def delete(self, task_id: str):
         """Revoke a task: queued ones never run; a running batch or warm stops at its next step."""
         _task_or_404(task_id)
-        try:
-            view, outcome = _store().revoke(task_id)
-        except redis.RedisError as error:
-            raise _unavailable(error) from None
+        view, outcome = _store().revoke(task_id)
         if outcome == "unknown":
-            raise ApiError(404, "task_not_found", f"No task {task_id!r}.")
+            raise ApiError(404, ErrorCode.TASK_NOT_FOUND, f"No task {task_id!r}.")
         if outcome == "finished":
-            raise ApiError(409, "task_finished", f"Task {task_id!r} already finished ({view['status']}).")
+            raise ApiError(409, ErrorCode.TASK_FINISHED, f"Task {task_id!r} already finished ({view['status']}).")
         return view, 202 if outcome == "revoking" else 200

@@ -5,9 +5,9 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import context
+from . import context
 from ..keys import InvalidKey
-from ..schemas import ResolveBatchArgsSchema, ResolveBatchSchema, ResolvedUrlSchema, ResolveQueryArgsSchema
+from .schemas import ResolveBatchArgsSchema, ResolveBatchSchema, ResolvedUrlSchema, ResolveQueryArgsSchema
 
 bp = Blueprint("urls", __name__, url_prefix="/api/v1/urls", description="Resolve object keys to signed URLs")
 

@@ -5,11 +5,14 @@ from typing import TYPE_CHECKING
 
 from .base import (
     AccessDenied,
+    Capability,
     ListPage,
     ObjectInfo,
     ObjectNotFound,
     ObjectStream,
     RangeNotSatisfiable,
+    SignatureExpired,
+    SignatureInvalid,
     Storage,
     StorageError,
     StorageUnavailable,
@@ -20,11 +23,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccessDenied",
+    "Capability",
     "ListPage",
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStream",
     "RangeNotSatisfiable",
+    "SignatureExpired",
+    "SignatureInvalid",
     "Storage",
     "StorageError",
     "StorageUnavailable",

@@ -10,6 +10,7 @@ import logging
 import mimetypes
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Callable, Iterator, TypeVar
 
 from tenacity import (
@@ -19,33 +20,41 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from ..vocabulary import ErrorCode
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class StorageError(Exception):
-    """Base of every storage failure; `status` is the HTTP status it maps to."""
+    """Base of every storage failure; `status` is the HTTP status it maps to, `message` what
+    the client reads (a class default, or given per error)."""
 
     status = 502
-    code = "storage_error"
+    code = ErrorCode.STORAGE_ERROR
     message = "storage failed"
+
+    def __init__(self, *args: object, message: str | None = None) -> None:
+        super().__init__(*args)
+        if message is not None:
+            self.message = message
 
 
 class ObjectNotFound(StorageError):
     status = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     message = "object not found"
 
 
 class AccessDenied(StorageError):
     status = 403
-    code = "access_denied"
+    code = ErrorCode.ACCESS_DENIED
     message = "storage denied access to the object"
 
 
 class RangeNotSatisfiable(StorageError):
     status = 416
-    code = "range_not_satisfiable"
+    code = ErrorCode.RANGE_NOT_SATISFIABLE
     message = "requested range not satisfiable"
 
 
@@ -53,8 +62,30 @@ class StorageUnavailable(StorageError):
     """Transient: timeouts, dropped connections, 5xx. Worth retrying."""
 
     status = 503
-    code = "storage_unavailable"
+    code = ErrorCode.STORAGE_UNAVAILABLE
     message = "storage is unavailable, try again"
+
+
+class SignatureInvalid(StorageError):
+    """A URL this store serves itself was not made by its signer."""
+
+    status = 403
+    code = ErrorCode.SIGNATURE_INVALID
+    message = "signed URL rejected"
+
+
+class SignatureExpired(StorageError):
+    """A URL this store serves itself was genuine, but its time is up."""
+
+    status = 410
+    code = ErrorCode.SIGNATURE_EXPIRED
+    message = "signed URL has expired; resolve the key again"
+
+
+class Capability(StrEnum):
+    """What a store can do beyond the contract every store fulfils."""
+
+    SELF_SERVED_URLS = "self_served_urls"  # its signed URLs point at this app (`verify_url`)
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,7 @@ class Storage(ABC):
     """A private object store that can sign time-limited read URLs."""
 
     name: str = "abstract"
+    capabilities: frozenset[Capability] = frozenset()
 
     def __init__(self, retries: int = 3, backoff: float = 0.05) -> None:
         self.retries = retries
@@ -116,6 +148,16 @@ class Storage(ABC):
         """One page of objects under `prefix`, in key order, resuming after `cursor`."""
         return self._retrying(lambda: self._list(prefix, cursor, limit))
 
+    def pages(self, prefix: str = "", cursor: str | None = None, limit: int = 500) -> Iterator[ListPage]:
+        """Every page under `prefix` from `cursor` on, each fetched when the previous one is
+        consumed (a page's `next_cursor` is where a resumed walk starts)."""
+        while True:
+            page = self.list(prefix, cursor, limit)
+            yield page
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
     @abstractmethod
     def sign(self, key: str, start: int, expires: int) -> str:
         """A read URL valid from `start` to `expires` (epoch seconds). Pure: no I/O, and
@@ -124,6 +166,11 @@ class Storage(ABC):
     @abstractmethod
     def owns_url(self, url: str) -> bool:
         """True when `url` points at this store's host: the only redirect targets allowed."""
+
+    def verify_url(self, key: str, expires: str | None, signature: str | None, now: float) -> None:
+        """With SELF_SERVED_URLS: raise SignatureInvalid or SignatureExpired unless the signed
+        URL's parameters are genuine and live."""
+        raise NotImplementedError(f"storage {self.name!r} does not serve its own URLs")
 
     def close(self) -> None:
         """Release connections."""

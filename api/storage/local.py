@@ -14,11 +14,14 @@ from urllib.parse import quote, urlsplit
 
 from .base import (
     AccessDenied,
+    Capability,
     ListPage,
     ObjectInfo,
     ObjectNotFound,
     ObjectStream,
     RangeNotSatisfiable,
+    SignatureExpired,
+    SignatureInvalid,
     Storage,
     guess_content_type,
 )
@@ -27,16 +30,9 @@ CHUNK_SIZE = 64 * 1024
 OBJECTS_PATH = "/objects/"
 
 
-class SignatureInvalid(Exception):
-    """The URL was not made by this store's signer (403)."""
-
-
-class SignatureExpired(Exception):
-    """The URL was genuine but its time is up (410)."""
-
-
 class LocalStorage(Storage):
     name = "local"
+    capabilities = frozenset({Capability.SELF_SERVED_URLS})
 
     def __init__(self, root: Path, secret: str, base_url: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -54,14 +50,13 @@ class LocalStorage(Storage):
         path = OBJECTS_PATH + quote(key, safe="/")
         return f"{self.base_url}{path}?exp={expires}&sig={self._signature(key, expires)}"
 
-    def verify(self, key: str, expires: str | None, signature: str | None, now: float) -> None:
-        """Raise SignatureInvalid or SignatureExpired unless the URL is genuine and live."""
+    def verify_url(self, key: str, expires: str | None, signature: str | None, now: float) -> None:
         if not expires or not signature or not expires.isdigit():
-            raise SignatureInvalid("missing or malformed exp/sig")
+            raise SignatureInvalid(key, message="signed URL rejected: missing or malformed exp/sig")
         if not hmac.compare_digest(self._signature(key, int(expires)), signature):
-            raise SignatureInvalid("signature does not match")
+            raise SignatureInvalid(key, message="signed URL rejected: signature does not match")
         if int(expires) <= now:
-            raise SignatureExpired("signed URL has expired")
+            raise SignatureExpired(key)
 
     def owns_url(self, url: str) -> bool:
         parts = urlsplit(url)

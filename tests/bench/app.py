@@ -2,7 +2,7 @@
 
     gunicorn --config python:api.gunicorn_conf "tests.bench.app:create_bench_app()"
 
-`create_bench_app()` is `api.create_app()` unchanged, with three routes added under `/bench/`,
+`create_bench_app()` is `api.app.create_app()` unchanged, with three routes added under `/bench/`,
 so a reference runs in the same process, under the same gunicorn settings, hooks and logging:
 
 - `/bench/noop/<key>`: the framework floor, a fixed 302 with no cache lookup at all.
@@ -17,7 +17,7 @@ import time
 
 from flask import Flask, Response, abort, jsonify, request
 
-from api import create_app
+from api.app import create_app
 
 # About as long as a local signed URL, so both responses carry the same bytes.
 NOOP_LOCATION = "/objects/demo/landscapes/image-000.jpg?exp=1800003600&sig=" + "A" * 43

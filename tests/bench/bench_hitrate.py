@@ -17,7 +17,8 @@ import random
 import time
 from collections import Counter
 
-from api import create_app
+from api.app import create_app
+from api.services import build_services, job_settings
 from api.clock import ManualClock
 
 from .common import Result, cleanup_for, pre_refresh_for, settings_for, write_files
@@ -39,12 +40,8 @@ def _storage(ctx: Context):
 
 
 def _job_app(settings, storage, clock):
-    try:
-        from jobs.app_context import build_job_app
-
-        return build_job_app(settings, storage=storage, clock=clock)
-    except Exception:
-        return create_app(settings, storage=storage, clock=clock)
+    """An app on the services a job worker builds (the jobs' storage retry policy)."""
+    return create_app(services=build_services(job_settings(settings), storage=storage, clock=clock))
 
 
 def replay(ctx: Context, requests: int, key_count: int, *, cache_ttl: int | None = None, warm: bool = False) -> dict:

@@ -124,7 +124,7 @@ def run(ctx: Context) -> list[Result]:
     second = tracemalloc.take_snapshot()
     tracemalloc.stop()
     grown = sum(stat.size_diff for stat in second.compare_to(first, "filename"))
-    held = len(fresh._l1)
+    held = len(fresh.memory)
     fresh.close()
     cache.close()
     ours_client.flushdb()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 import time
 
-from api import create_app
-from api.cache.url_cache import ACCESS_KEY, INDEX_KEY
+from api.app import create_app
+from api.redis_keys import ACCESS_KEY, INDEX_KEY
 from api.clock import ManualClock
 
 from .common import Result, fmt_ms, fmt_ratio, local_storage, median, pre_refresh_for, settings_for, write_files

@@ -165,15 +165,13 @@ def settings_for(data_dir: Path, redis_url: str | None, **overrides):
 
 
 def url_cache_for(settings, storage, clock=None, client: redis.Redis | None = None):
-    """A UrlCache wired the way `create_app` wires it (Flask-Caching JSON RedisCache for L2)."""
-    from api.cache.l2 import JsonRedisCache
-    from api.cache.url_cache import L2_PREFIX, UrlCache
+    """A UrlCache wired the way `build_services` wires it, on a client with a bench-sized timeout."""
+    from api.cache.url_cache import UrlCache
     from api.clock import system_clock
 
     if client is None and settings.redis_url:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-    l2 = JsonRedisCache(host=client, key_prefix=L2_PREFIX, default_timeout=settings.cache_ttl_seconds) if client else None
-    return UrlCache(storage, l2, client, settings, clock=clock or system_clock)
+    return UrlCache(storage, client, settings, clock=clock or system_clock)
 
 
 def local_storage(root: Path):
@@ -520,30 +518,12 @@ def remove(path: Path) -> None:
 
 # -- pre-refresh ------------------------------------------------------------------------------
 def pre_refresh_for(app) -> tuple[Callable[[], dict], str]:
-    """The jobs' pre-refresh as a plain call on `app` (whose cache carries the clock), and what it is.
+    """The jobs' pre-refresh as a plain call on `app`'s services (whose cache carries the
+    clock), and what it is."""
+    from jobs.tasks import run_pre_refresh
 
-    Uses `jobs.tasks.run_pre_refresh(JobContext(app))` when the jobs package provides it; else
-    does what a pre-refresh does with the cache's own API (due_keys, revalidate_many, flush).
-    """
-    try:
-        from jobs.app_context import JobContext
-        from jobs.tasks import run_pre_refresh
-
-        return (lambda: run_pre_refresh(JobContext(app))), "jobs.tasks.run_pre_refresh (the periodic task's body)"
-    except Exception as error:  # the jobs package is missing or broken: drive the cache directly
-        reason = f"{type(error).__name__}: {error}"
-
-    cache = app.extensions["url_cache"]
-    s = app.extensions["settings"]
-
-    def sweep() -> dict:
-        hot, cold = cache.due_keys(cache.clock(), s.prerefresh_lead_seconds, s.hot_horizon_seconds)
-        outcomes = cache.revalidate_many(hot) if hot else {}
-        cache.flush()
-        return {"due": len(hot) + len(cold), "hot": len(hot), "cold": len(cold),
-                "refreshed": sum(1 for o in outcomes.values() if o == "refreshed")}
-
-    return sweep, f"UrlCache.due_keys + revalidate_many + flush (jobs.tasks unavailable: {reason})"
+    services = app.extensions["services"]
+    return (lambda: run_pre_refresh(services)), "jobs.tasks.run_pre_refresh (the periodic task's body)"
 
 
 def cleanup_for(app) -> Callable[[], object]:

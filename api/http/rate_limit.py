@@ -24,10 +24,10 @@ from limits import parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
+from ..redis_keys import RATE_LIMIT_PREFIX
+from ..settings import Settings
+from ..vocabulary import ErrorCode
 from .errors import error_response
-from .settings import Settings
-
-KEY_PREFIX = "iuc-limits"
 
 
 def storage_uri(settings: Settings) -> str:
@@ -57,7 +57,7 @@ def init_app(
             "socket_connect_timeout": settings.redis_timeout_seconds,
         },
         strategy="sliding-window-counter",
-        key_prefix=KEY_PREFIX,
+        key_prefix=RATE_LIMIT_PREFIX,
         default_limits=[],
         headers_enabled=False,  # Retry-After only on 429s, set below
         swallow_errors=True,
@@ -100,7 +100,7 @@ def _rate_limited(limit: str, retry_after: float):
     seconds = max(1, math.ceil(retry_after))
     return error_response(
         429,
-        "rate_limited",
+        ErrorCode.RATE_LIMITED,
         f"Too many requests: the limit is {limit}. Retry after {seconds} s.",
         {"limit": limit},
         headers={"Retry-After": str(seconds)},

@@ -1,16 +1,22 @@
-"""One JSON error shape for every 4xx/5xx: {"error": {"code", "message", "details"}}."""
+"""One JSON error shape for every 4xx/5xx: {"error": {"code", "message", "details"}}.
+
+Each kind of failure is mapped to its status here, once: ApiError (views), InvalidKey (400),
+StorageError (its own status), RedisError (503), anything else (500, logged).
+"""
 from __future__ import annotations
 
 import logging
 import re
 
 import marshmallow as ma
+import redis
 from flask import Flask, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from .keys import InvalidKey
-from .storage import StorageError
+from ..keys import InvalidKey
+from ..storage import StorageError
+from ..vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -18,14 +24,16 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An expected failure with its HTTP status; raised by views, rendered once here."""
 
-    def __init__(self, status: int, code: str, message: str, details: object = None, headers: dict | None = None):
+    def __init__(
+        self, status: int, code: ErrorCode, message: str, details: object = None, headers: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
         self.headers = headers or {}
 
 
 class ErrorBodySchema(ma.Schema):
-    code = ma.fields.String(metadata={"description": "Machine-readable reason, e.g. `path_traversal`"})
+    code = ma.fields.Enum(ErrorCode, by_value=True, metadata={"description": "Machine-readable reason"})
     message = ma.fields.String(metadata={"description": "What went wrong, for people"})
     details = ma.fields.Raw(allow_none=True, metadata={"description": "Field errors or context"})
 
@@ -34,7 +42,7 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBodySchema)
 
 
-def error_response(status: int, code: str, message: str, details: object = None, headers: dict | None = None):
+def error_response(status: int, code: ErrorCode, message: str, details: object = None, headers: dict | None = None):
     response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"  # errors are never cached (invariant 3)
@@ -42,8 +50,13 @@ def error_response(status: int, code: str, message: str, details: object = None,
     return response
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+def http_error_code(error: HTTPException) -> ErrorCode:
+    """werkzeug's name for the status (`Not Found` -> not_found) when it is in the vocabulary."""
+    name = re.sub(r"[^a-z0-9]+", "_", (error.name or "").lower()).strip("_")
+    try:
+        return ErrorCode(name)
+    except ValueError:
+        return ErrorCode.HTTP_ERROR
 
 
 def _validation_message(messages: object) -> str:
@@ -67,12 +80,13 @@ class JsonErrorApi(Api):
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         if "messages" in data:  # webargs / marshmallow validation
-            return error_response(400, "validation_error", _validation_message(data["messages"]), data["messages"])
-        code = _snake(error.name)
+            messages = data["messages"]
+            return error_response(400, ErrorCode.VALIDATION_ERROR, _validation_message(messages), messages)
         headers = dict(data.get("headers") or {})
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
-        return error_response(error.code or 500, code, data.get("message") or error.description or error.name, None, headers)
+        message = data.get("message") or error.description or error.name
+        return error_response(error.code or 500, http_error_code(error), message, None, headers)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -88,9 +102,14 @@ def register_error_handlers(app: Flask) -> None:
     def _storage_error(error: StorageError):
         return error_response(error.status, error.code, error.message)
 
+    @app.errorhandler(redis.RedisError)
+    def _redis_error(error: redis.RedisError):
+        return error_response(503, ErrorCode.REDIS_UNAVAILABLE, "Redis does not answer; try again shortly.",
+                              headers={"Retry-After": "5"})  # fmt: skip
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return app.extensions["smorest_api"].handle_http_exception(error)
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "unexpected server error")
+        return error_response(500, ErrorCode.INTERNAL_ERROR, "unexpected server error")

@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
 
-from .monitoring import MAX_SERIES_MINUTES
+from ..monitoring import MAX_SERIES_MINUTES
 
 TASK_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "lost", "revoked")
 

@@ -1,0 +1,112 @@
+"""The HTTP application factory: the domain's services behind Flask blueprints."""
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.routing import PathConverter
+
+import jobs
+
+from . import cli, logs
+from .clock import Clock, system_clock
+from .http import (
+    admin_cache,
+    auth,
+    delivery,
+    docs,
+    health,
+    images,
+    instrumentation,
+    monitoring,
+    objects,
+    rate_limit,
+    tasks,
+    urls,
+    web,
+)
+from .http.errors import JsonErrorApi, register_error_handlers
+from .services import Services, build_services
+from .settings import Settings
+from .storage import Capability, Storage
+
+__all__ = ["create_app"]
+
+
+class KeyConverter(PathConverter):
+    """Like `path`, but also matches keys with a leading slash so they get a 400, not a 404."""
+
+    regex = ".+"
+    part_isolating = False  # werkzeug infers True from a regex without "/", which breaks paths
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    storage: Storage | None = None,
+    clock: Clock = system_clock,
+    services: Services | None = None,
+) -> Flask:
+    """Build the app on `services`, or on services built from `settings` (default: the
+    environment), `storage` and `clock`: tests pass their own."""
+    services = services or build_services(settings, storage=storage, clock=clock)
+    settings = services.settings
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.url_map.converters["key"] = KeyConverter
+    app.url_map.merge_slashes = False  # `/i//etc` is a bad key (400), not a redirect
+    app.config.update(
+        MAX_BATCH_KEYS=settings.max_batch_keys,
+        API_TITLE="Image URL Cache",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions.update(
+        services=services,
+        settings=settings,
+        storage=services.storage,
+        redis=services.redis,
+        url_cache=services.cache,
+        huey=jobs.huey,
+    )
+    jobs.connect(settings)
+    _register_http(app, services)
+    _register_cors(app, settings)
+    cli.register(app)
+    return app
+
+
+def _register_http(app: Flask, services: Services) -> None:
+    api = JsonErrorApi(app)
+    api.register_converter(KeyConverter, lambda converter: {"type": "string", "description": "object key"})
+    auth.document(api)
+    for module in (urls, images, delivery, health, tasks, admin_cache, monitoring):
+        api.register_blueprint(module.bp)
+    delivered = [delivery.bp]
+    if Capability.SELF_SERVED_URLS in services.storage.capabilities:
+        api.register_blueprint(objects.bp)
+        delivered.append(objects.bp)
+    app.register_blueprint(docs.bp)
+    app.register_blueprint(monitoring.metrics_bp)
+    app.register_blueprint(web.bp)
+    register_error_handlers(app)
+    instrumentation.init_app(app)  # before the limiter, so a 429 is timed too
+    admin = [tasks.bp, admin_cache.bp, monitoring.bp, monitoring.metrics_bp]
+    rate_limit.init_app(app, services.settings, [urls.bp, images.bp], delivered, admin)
+
+
+def _register_cors(app: Flask, settings: Settings) -> None:
+    origins = set(settings.cors_origins)
+
+    @app.after_request
+    def cors(response):
+        """Images and URLs may be used from other origins; caches must key on Origin."""
+        response.headers.add("Vary", "Origin")  # not response.vary: it parses and rebuilds the header
+        origin = request.headers.get("Origin")
+        if origin and ("*" in origins or origin in origins):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, ETag"
+        return response
