@@ -48,7 +48,7 @@ export class MockIntersectionObserver {
     vi.stubGlobal('IntersectionObserver', MockIntersectionObserver)
   }
 
-  /** Every observed element matching `selector` enters (or leaves) the viewport. */
+  /** `elements` enter (or leave) the viewport, reported by every observer watching them. */
   static intersect(elements: Element[], isIntersecting = true) {
     for (const observer of MockIntersectionObserver.instances) observer.trigger(elements, isIntersecting)
   }

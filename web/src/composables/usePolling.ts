@@ -1,9 +1,10 @@
+import { useTimeoutFn } from '@vueuse/core'
 import {
   getCurrentScope,
   onScopeDispose,
   readonly,
-  shallowReadonly,
   ref,
+  shallowReadonly,
   shallowRef,
   toValue,
   watch,
@@ -12,9 +13,8 @@ import {
 } from 'vue'
 
 import { ApiError } from '@/api/client'
-import { defaultTimers, type TimerId, type Timers } from '@/utils/timers'
 
-import { useDocumentVisible } from './useDocumentVisible'
+import { usePageVisibility } from './usePageVisibility'
 
 export interface UsePollingOptions {
   /** Milliseconds between the end of one call and the start of the next. */
@@ -31,7 +31,6 @@ export interface UsePollingOptions {
   maxBackoff?: number
   /** Gets every failure; return `false` to stop polling (e.g. on 401). */
   onError?: (error: unknown) => boolean | void
-  timers?: Timers
 }
 
 export interface UsePollingReturn {
@@ -46,49 +45,55 @@ export interface UsePollingReturn {
 
 /**
  * Calls `task` now and then again `interval` ms after each call ends (calls never overlap).
- * Stops while the page is hidden and catches up when it is shown again. After a failure it
+ * Stops while the page is hidden and calls at once when it is shown again. After a failure it
  * waits longer each time, and at least as long as a 429's `Retry-After` asks.
+ *
+ * The timer is VueUse's `useTimeoutFn` and the page visibility VueUse's
+ * `useDocumentVisibility`. What stays here is what VueUse's `useTimeoutPoll` does not do: it
+ * starts its next timer while the immediate call is still running (so a slow call overlaps the
+ * next one and a failure cannot lengthen the wait), it stops for good when the call throws,
+ * and it has no backoff, no `Retry-After`, no "call now" and no cancelling of a stale call.
  */
 export function usePolling(
   task: (signal: AbortSignal) => Promise<unknown>,
   options: UsePollingOptions,
 ): UsePollingReturn {
-  const { interval, enabled = true, maxBackoff = 60_000, onError, timers = defaultTimers } = options
-  const pageVisible = useDocumentVisible()
+  const { interval, enabled = true, maxBackoff = 60_000, onError } = options
+  const pageVisible = usePageVisibility()
   const error = shallowRef<unknown>(null)
   const pending = ref(false)
   const lastSuccess = ref<number | null>(null)
-  let timer: TimerId | undefined
+  let delay = toValue(interval)
   let failures = 0
   let stopped = false
   let controller: AbortController | null = null
   let generation = 0
 
+  const timer = useTimeoutFn(() => void refresh(), () => delay, { immediate: false })
   const active = () => !stopped && toValue(enabled) && pageVisible.value
 
-  function schedule(delay: number) {
-    timers.clearTimeout(timer)
-    timer = undefined
-    if (active()) timer = timers.setTimeout(() => void refresh(), delay)
+  function schedule(wait: number) {
+    delay = wait
+    if (active()) timer.start()
+    else timer.stop()
   }
 
   async function refresh(): Promise<void> {
-    timers.clearTimeout(timer)
-    timer = undefined
+    timer.stop()
     controller?.abort()
     const current = new AbortController()
     controller = current
     const run = ++generation
     pending.value = true
     // Read after the call: the interval may depend on what it fetched (e.g. a running task).
-    let delay: number
+    let wait: number
     try {
       await task(current.signal)
       if (run !== generation) return
       failures = 0
       error.value = null
       lastSuccess.value = Date.now()
-      delay = toValue(interval)
+      wait = toValue(interval)
     } catch (reason) {
       if (run !== generation) return
       if (reason instanceof ApiError && reason.kind === 'aborted') return
@@ -98,32 +103,30 @@ export function usePolling(
         stopped = true
         return
       }
-      delay = Math.min(toValue(interval) * 2 ** failures, maxBackoff)
+      wait = Math.min(toValue(interval) * 2 ** failures, maxBackoff)
       if (reason instanceof ApiError && reason.retryAfter !== null) {
-        delay = Math.max(delay, reason.retryAfter * 1000)
+        wait = Math.max(wait, reason.retryAfter * 1000)
       }
     } finally {
       if (run === generation) pending.value = false
     }
-    if (run === generation) schedule(delay)
+    if (run === generation) schedule(wait)
   }
 
   watch(
-    () => active(),
+    active,
     (isActive) => {
       if (isActive) void refresh()
-      else {
-        timers.clearTimeout(timer)
-        timer = undefined
-      }
+      else timer.stop()
     },
     { immediate: true },
   )
 
+  // A new interval applies to the wait already running (not after a failure's backoff).
   watch(
     () => toValue(interval),
-    () => {
-      if (timer !== undefined && !pending.value) schedule(toValue(interval))
+    (value) => {
+      if (timer.isPending.value && !failures) schedule(value)
     },
   )
 
@@ -132,7 +135,6 @@ export function usePolling(
       stopped = true
       generation++
       controller?.abort()
-      timers.clearTimeout(timer)
     })
   }
 

@@ -98,10 +98,35 @@ describe('SmartImage', () => {
 
   it('stops observing when unmounted', async () => {
     const { wrapper, root } = mountImage()
+    await flushPromises()
     const element = root().element
     const observer = MockIntersectionObserver.observing(element)
+    expect(observer).toBeDefined()
     wrapper.unmount()
     expect(observer?.targets.has(element)).toBe(false)
+  })
+
+  it('observes again with a new root margin', async () => {
+    const { wrapper, root } = mountImage({ rootMargin: '100px' })
+    await flushPromises()
+    expect(MockIntersectionObserver.observing(root().element)?.rootMargin).toBe('100px')
+    await wrapper.setProps({ rootMargin: '600px' })
+    await flushPromises()
+    expect(MockIntersectionObserver.observing(root().element)?.rootMargin).toBe('600px')
+    expect(MockIntersectionObserver.instances.filter((o) => o.targets.size)).toHaveLength(1)
+  })
+
+  it('loads at once where there is no IntersectionObserver', async () => {
+    const original = globalThis.IntersectionObserver
+    Reflect.deleteProperty(globalThis, 'IntersectionObserver')
+    try {
+      const { resolver, root } = mountImage()
+      await flushPromises()
+      expect(resolver.resolve).toHaveBeenCalledOnce()
+      expect(root().attributes('data-state')).toBe('loading')
+    } finally {
+      globalThis.IntersectionObserver = original
+    }
   })
 
   it('shows the error slot with a working retry button when the image cannot be had', async () => {
