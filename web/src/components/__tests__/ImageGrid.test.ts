@@ -5,7 +5,7 @@ import { nextTick } from 'vue'
 import { ApiError } from '@/api/client'
 import type { ImageItem } from '@/api/types'
 import { imageResolverKey } from '@/utils/imageServices'
-import type { Resolver } from '@/utils/resolver'
+import { Resolver } from '@/utils/resolver'
 
 import { MockIntersectionObserver } from '../../../tests/intersectionObserver'
 import ImageGrid from '../ImageGrid.vue'
@@ -35,10 +35,10 @@ const resolver = {
   invalidate: vi.fn(async () => {}),
 } as unknown as Resolver
 
-function mountGrid(props: Record<string, unknown>) {
+function mountGrid(props: Record<string, unknown>, imageResolver: Resolver = resolver) {
   return mount(ImageGrid, {
     props: { pageSize: 10, ...props },
-    global: { provide: { [imageResolverKey as symbol]: resolver } },
+    global: { provide: { [imageResolverKey as symbol]: imageResolver } },
     attachTo: document.body,
   })
 }
@@ -204,5 +204,28 @@ describe('ImageGrid', () => {
     expect(document.activeElement).toBe(buttons[4]?.element)
     await buttons[4]?.trigger('keydown', { key: 'Home' })
     expect(document.activeElement).toBe(buttons[0]?.element)
+  })
+
+  it('asks for the keys of every image that scrolled into view together in one request', async () => {
+    const fetchBatch = vi.fn(async (keys: string[]) => ({ items: [], errors: keys.map((key) => ({ key, code: 'not_found' as const, message: 'gone' })) }))
+    const wrapper = mountGrid({ fetchPage: listing(10) }, new Resolver({ fetchBatch }))
+    await flushPromises()
+    const images = wrapper.findAll('[data-testid="smart-image"]').map((image) => image.element)
+    expect(fetchBatch).not.toHaveBeenCalled()
+
+    MockIntersectionObserver.intersect(images.slice(0, 6), true)
+    await flushPromises()
+    expect(fetchBatch).toHaveBeenCalledOnce()
+    expect(fetchBatch.mock.calls[0]?.[0]).toEqual(keysOf(wrapper).slice(0, 6))
+  })
+
+  it('shift-click in selection mode deselects a range that starts on a selected key', async () => {
+    const wrapper = mountGrid({ fetchPage: listing(5), selectable: true, selected: ['albums/000.png', 'albums/001.png', 'albums/002.png'] })
+    await flushPromises()
+    const buttons = wrapper.findAll('[data-testid="image-card-button"]')
+    await buttons[2]?.trigger('click') // deselects 002, the anchor
+    await wrapper.setProps({ selected: wrapper.emitted<string[][]>('update:selected')?.at(-1)?.[0] })
+    await buttons[0]?.trigger('click', { shiftKey: true }) // 000 is selected: 000..002 go
+    expect(wrapper.emitted('update:selected')?.at(-1)).toEqual([[]])
   })
 })
