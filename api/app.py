@@ -1,4 +1,5 @@
 """The HTTP application factory: the domain's services behind Flask blueprints."""
+
 from __future__ import annotations
 
 from flask import Flask, request

@@ -3,13 +3,14 @@
 `refresh` and `warm` do the work in this process by default (no consumer needed) with the jobs'
 storage retry policy; `--enqueue` queues a job instead and prints its id.
 """
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime
 
 import click
 from flask import Flask
@@ -140,7 +141,7 @@ def stats_command(as_json: bool) -> None:
 
 
 def _when(epoch: float | None) -> str:
-    return "-" if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return "-" if epoch is None else datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @click.command("tasks")
@@ -161,7 +162,9 @@ def tasks_command(status: str | None, limit: int, as_json: bool) -> None:
         progress = item["progress"]
         shown = ""
         if progress:
-            shown = f"{progress['done']}+{progress['failed']}/{progress['total'] if progress['total'] is not None else '?'}"
+            shown = (
+                f"{progress['done']}+{progress['failed']}/{progress['total'] if progress['total'] is not None else '?'}"
+            )
         line = f"{item['task_id']}  {item['name']:<13} {item['status']:<9} {_when(item['enqueued_at'])}  {shown}"
         if item["error"]:
             line += f"  {item['error']}"

@@ -1,8 +1,9 @@
 """The one source of time: a callable returning epoch seconds, injectable in tests."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 Clock = Callable[[], float]
 

@@ -1,4 +1,5 @@
 """Deterministic demo images for the embedded store: varied sizes, formats and colours."""
+
 from __future__ import annotations
 
 import colorsys

@@ -3,6 +3,7 @@
 Started by one owner process (the launcher, or the test session), never by a forked worker;
 every other process connects to it over loopback. Its data lives in DATA_DIR.
 """
+
 from __future__ import annotations
 
 import os
@@ -105,7 +106,7 @@ class EmbeddedRedis:
                 self.process.wait()
         self.process = None
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         self.start()
         return self
 

@@ -2,6 +2,7 @@
 
 Access-log redaction of signatures is installed by `create_app` in each worker.
 """
+
 from api.settings import Settings
 
 _settings = Settings.from_env()

@@ -1,4 +1,5 @@
 """Object key validation (invariant 7): a rejected key never reaches storage."""
+
 from __future__ import annotations
 
 import re

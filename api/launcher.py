@@ -4,6 +4,7 @@ It validates settings, starts the embedded Redis (unless REDIS_URL is set), crea
 in an empty local store, prints the admin token, then runs the Procfile's processes (API and
 worker) under honcho with a shared environment, and stops everything, Redis last, on exit.
 """
+
 from __future__ import annotations
 
 import os

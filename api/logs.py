@@ -1,4 +1,5 @@
 """Logging setup; signatures and tokens never reach a log line (invariant 8)."""
+
 from __future__ import annotations
 
 import logging

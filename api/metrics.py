@@ -6,6 +6,7 @@ any gunicorn worker sums all workers and the job consumers. Unset, one process's
 is served. The variable is read when prometheus_client is first imported: it must be in the
 environment before the process starts.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .cache.stats import CacheStats
 
-__all__ = ["CONTENT_TYPE_LATEST", "REQUESTS", "LATENCY", "CACHE_EVENTS", "TASKS", "mirror_cache_events", "render"]
+__all__ = ["CACHE_EVENTS", "CONTENT_TYPE_LATEST", "LATENCY", "REQUESTS", "TASKS", "mirror_cache_events", "render"]
 
 REQUESTS = Counter("iuc_http_requests", "HTTP requests served", ["endpoint", "method", "status"])
 LATENCY = Histogram(

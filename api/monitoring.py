@@ -9,12 +9,13 @@ clear once a problem is over.
 A lookup is one key asked of the cache. It is an L1 hit, an L2 hit, or an L2 miss (which goes
 to storage), so the overall hit rate is the share of lookups served without a storage call.
 """
+
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import redis
 
@@ -94,7 +95,7 @@ def timeseries(client: redis.Redis, now: float, minutes: int) -> list[dict]:
                 "hits": c["l1_hits"] + c["l2_hits"],
                 "misses": c["l2_misses"],
                 "errors": c["storage_errors"],
-                "queue_depth": c[QUEUE_DEPTH_FIELD] if QUEUE_DEPTH_FIELD in c else None,
+                "queue_depth": c.get(QUEUE_DEPTH_FIELD),
             }
         )
     return points

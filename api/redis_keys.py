@@ -4,6 +4,7 @@ Cache db (REDIS_URL's db): URL cache entries, the expiry index, access times and
 Queue db (HUEY_REDIS_DB): task records, history, running set, worker heartbeats, periodic claims.
 Rate limits live under their own prefix in the cache db.
 """
+
 from __future__ import annotations
 
 # -- cache db ------------------------------------------------------------------------------

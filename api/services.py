@@ -3,14 +3,15 @@
 `build_services` is the one place they are wired. The HTTP app (`api.app.create_app`), the job
 workers (`jobs.runtime`) and the CLI all build on it, so a worker never needs the HTTP app.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 import redis
 
-from .clock import Clock, system_clock
 from .cache.url_cache import UrlCache
+from .clock import Clock, system_clock
 from .settings import Settings
 from .storage import Storage, build_storage
 

@@ -3,13 +3,15 @@
 Every variable is documented in the README table. A wrong value stops start-up with a
 `SettingsError` that names the variable, instead of failing later on a request.
 """
+
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -130,18 +132,14 @@ class Settings:
     cos_token: str | None = _env(_optional_str, None, "STS session token, sent as `x-cos-security-token`.")
     cos_region: str | None = _env(_optional_str, None, "COS region, e.g. `ap-beijing`.")
     cos_bucket: str | None = _env(_optional_str, None, "Bucket name with APPID, e.g. `images-1250000000`.")
-    cos_domain: str | None = _env(
-        _optional_str, None, "Custom or CDN host for signed URLs (may carry a port)."
-    )
+    cos_domain: str | None = _env(_optional_str, None, "Custom or CDN host for signed URLs (may carry a port).")
     cos_scheme: str = _env(_choice("https", "http"), "https", "Scheme of signed URLs and SDK calls.")
     cos_endpoint: str | None = _env(
         _optional_str, None, "`host:port` the SDK talks to instead of the regional endpoint."
     )
     cos_timeout_seconds: float = _env(_float(0.1), 10.0, "Timeout of one COS SDK call.")
     url_window_seconds: int = _env(_int(10), 3600, "Signing window: URLs roll over once per window.")
-    url_min_remaining_seconds: int = _env(
-        _int(10), 3600, "Every URL handed out stays valid at least this long."
-    )
+    url_min_remaining_seconds: int = _env(_int(10), 3600, "Every URL handed out stays valid at least this long.")
     cache_ttl_seconds: int = _env(
         _int(10), 86400, "How long object metadata is trusted before revalidation (hot keys are revalidated ahead)."
     )
@@ -201,7 +199,7 @@ class Settings:
     alert_min_samples: int = _env(_int(1), 20, "Fewest lookups (or jobs) in the window before a rate can alert.")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read every field from `environ` (default `os.environ`); `overrides` win."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -218,11 +216,7 @@ class Settings:
     def validate(self) -> None:
         """Cross-field checks; raises SettingsError naming the variables."""
         if self.storage_backend == "cos":
-            missing = [
-                name
-                for name in ("cos_secret_id", "cos_secret_key", "cos_bucket")
-                if not getattr(self, name)
-            ]
+            missing = [name for name in ("cos_secret_id", "cos_secret_key", "cos_bucket") if not getattr(self, name)]
             if not self.cos_region and not self.cos_domain and not self.cos_endpoint:
                 missing.append("cos_region")
             if missing:

@@ -3,6 +3,7 @@
 Both are published in the OpenAPI schema (as enums), which the web app's types are generated
 from, so a code added here fails the web's typecheck until the web classifies it.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -6,6 +6,7 @@ is valid from the window's start until `window end + min_remaining`, so whatever
 window it is handed out, it still has at least `min_remaining` seconds left. Every process
 computes the same window for the same key and time, hence byte-identical URLs.
 """
+
 from __future__ import annotations
 
 import hashlib

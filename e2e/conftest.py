@@ -15,6 +15,7 @@ At the end each launcher is stopped with SIGTERM (it stops API, worker and Redis
 its process tree still alive after that is killed by PID. honcho gives every child its own
 process group and Redis its own session, so killing the launcher's group alone is not enough.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

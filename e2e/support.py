@@ -1,4 +1,5 @@
 """What the journeys observe: URL lookups, image traffic, image health, LCP, measured numbers."""
+
 from __future__ import annotations
 
 import math
@@ -53,7 +54,7 @@ class Network:
     last_activity: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def watch(cls, page: Page) -> "Network":
+    def watch(cls, page: Page) -> Network:
         network = cls()
         page.on("request", network._on_request)
         page.on("response", network._on_response)

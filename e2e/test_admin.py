@@ -3,6 +3,7 @@
 Runs on a stack of its own (`admin_stack`), so the counters start at zero: the hit-rate card
 reads "no data" until the gallery is browsed, then shows the rate of those lookups.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,10 @@ STATS_TIMEOUT = 30_000  # stats poll every 5 s; each worker writes its counters 
 
 def _field(page, testid: str):
     """An Element Plus input or textarea: the testid lands on the native element itself."""
-    return page.locator(f'input[data-testid="{testid}"], textarea[data-testid="{testid}"], '
-                        f'[data-testid="{testid}"] input, [data-testid="{testid}"] textarea')
+    return page.locator(
+        f'input[data-testid="{testid}"], textarea[data-testid="{testid}"], '
+        f'[data-testid="{testid}"] input, [data-testid="{testid}"] textarea'
+    )
 
 
 def _sign_in(page, token: str) -> None:

@@ -4,6 +4,7 @@
   scrolling loads the next page of the listing.
 - Warm reload: IndexedDB answers every lookup and the browser cache every image.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Language: switching to 简体中文 changes the UI texts, and the choice outlives a reload."""
+
 from __future__ import annotations
 
 import re

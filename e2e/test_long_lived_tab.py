@@ -5,10 +5,12 @@ calls): the state and `src` of every SmartImage, whether the browser gave up on 
 how long the URL each visible image shows has left. Visible images must be re-resolved before
 their URL dies (at `refresh_at`, 20 s ahead of expiry here), and nothing may ever show broken.
 """
+
 from __future__ import annotations
 
 import time
 
+from .conftest import WINDOW_SECONDS
 from .support import (
     METRICS,
     Network,
@@ -18,7 +20,6 @@ from .support import (
     open_gallery,
     url_expiry,
 )
-from .conftest import WINDOW_SECONDS
 
 SAMPLER = """(keys) => {
     const watch = { keys, samples: 0, broken: [], expiredShown: [], minLeft: Infinity, history: {} }
@@ -97,7 +98,8 @@ def test_open_tab_survives_two_rollovers_and_the_first_urls_expiry(page, stack):
     # An image loaded off screen (inside the lazy margin) kept its first URL, now dead: brought on
     # screen it is re-resolved at once and still never shows broken.
     off_screen = [
-        k for k in page.eval_on_selector_all(
+        k
+        for k in page.eval_on_selector_all(
             '[data-testid="smart-image"][data-state="loaded"]', "els => els.map((e) => e.dataset.key)"
         )
         if k not in watched

@@ -7,8 +7,10 @@ its signed URL fails to decode, which is the path through retries and the proxy.
 windows of `steady_stack` make sure no URL rollover rescues the retry: it must work within the
 window in which the bad bytes were seen (and cached by the browser).
 """
+
 from __future__ import annotations
 
+import itertools
 import os
 
 from playwright.sync_api import expect
@@ -47,7 +49,7 @@ def test_broken_object_falls_back_to_proxy_then_error_slot_and_retry_recovers(pa
         assert all(r.status == 200 for r in mine)  # served fine: the bytes are what is wrong
         forced = [lookup for lookup in network.lookups if key in lookup.keys and lookup.refresh]
         assert len(forced) == 3, [(lookup.keys, lookup.refresh) for lookup in network.lookups if key in lookup.keys]
-        assert [round(b.at - a.at, 1) >= 0.3 for a, b in zip(forced, forced[1:])] == [True, True]
+        assert [round(b.at - a.at, 1) >= 0.3 for a, b in itertools.pairwise(forced)] == [True, True]
         proxy_at = next(r.at for r in mine if r.kind == "proxy")
         assert forced[-1].at <= proxy_at
         others = [k for k in on_screen_keys(page) if k != key]

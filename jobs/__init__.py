@@ -4,6 +4,7 @@ The consumer runs as `huey_consumer jobs.huey -k thread -w 4` (see the Procfile)
 package registers the tasks, the status-recording signal handlers and the worker heartbeat.
 Jobs run on the domain's services (`jobs.runtime`), never on the HTTP app.
 """
+
 from __future__ import annotations
 
 from contextlib import suppress

@@ -6,6 +6,7 @@ once per worker thread, so it is reference-counted). Every beat refreshes
 per-minute series for the admin charts. A worker killed with -9 stops beating; its key
 expires, and the tasks it was running become `lost` once they are stale.
 """
+
 from __future__ import annotations
 
 import json

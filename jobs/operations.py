@@ -1,7 +1,8 @@
 """The work behind the jobs, free of Huey: shared by the tasks and the `flask` CLI commands."""
+
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from api.cache.url_cache import UrlCache
 from api.keys import InvalidKey, validate_key
@@ -30,8 +31,7 @@ def reason(outcome: str, retries: int) -> str:
         return REASONS[outcome]
     if outcome == ErrorCode.STORAGE_UNAVAILABLE:
         return (
-            f"storage_unavailable: storage still failed after {retries} retries;"
-            " the cached URL, if any, keeps serving"
+            f"storage_unavailable: storage still failed after {retries} retries; the cached URL, if any, keeps serving"
         )
     if outcome in STORAGE_CODES:
         return f"{outcome}: storage failed"

@@ -5,6 +5,7 @@ flush never touches queued jobs. The connection is made lazily: `huey_consumer j
 the environment on first use; `jobs.connect` points it at a process's settings, so an app
 and the consumer it talks to always agree on where the queue is.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,7 +37,9 @@ def huey_url(redis_url: str, db: int) -> str:
         return urlunsplit(parts._replace(path=f"/{db}", query=urlencode(query)))
     if parts.scheme == "unix":  # built by hand: urlunsplit would drop the empty host's "//"
         return f"unix://{parts.netloc}{parts.path}?{urlencode(query + [('db', str(db))])}"
-    raise SettingsError(f"REDIS_URL scheme {parts.scheme!r} cannot carry the job queue (use redis://, rediss:// or unix://)")
+    raise SettingsError(
+        f"REDIS_URL scheme {parts.scheme!r} cannot carry the job queue (use redis://, rediss:// or unix://)"
+    )
 
 
 class JobQueue(PriorityRedisExpireHuey):

@@ -6,13 +6,14 @@ jobs' storage retry policy (more patient than a request's). Tests install their 
 enqueues from another process (the HTTP app, the CLI) binds its own services around the call,
 since Huey fires the `enqueued` signal in the enqueuing thread.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
 
 from api import logs, metrics
 from api.services import Services, build_services, job_settings

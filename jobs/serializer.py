@@ -5,6 +5,7 @@ write to Redis could run code in every worker. Our messages only carry Huey's ow
 (Message, Error, ChordConfig), dates, tuples and plain data, and JSON with a few type tags holds
 all of them; anything else is refused when it is enqueued, not when it is run.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -6,12 +6,14 @@ Retries: transient storage errors are retried inside the task by the storage pol
 404/403 fail at once. Huey's own retries are kept for the queue's infrastructure (Redis errors);
 any other failure is final and recorded with its reason.
 """
+
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import redis
 from huey import crontab

@@ -1,4 +1,5 @@
 """Shared fixtures: a real Redis server per test session, an injectable clock, a seeded store."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,8 @@ from api.embedded_redis import EmbeddedRedis
 from api.settings import Settings
 
 from .support import CountingStorage
+
+pytest_plugins = ["tests.jobs_fixtures", "tests.cos_server"]  # their fixtures, for every test module
 
 # One window starts exactly here for no key in particular; tests move the clock from it.
 T0 = 1_800_000_000.0
@@ -92,8 +95,12 @@ def settings(make_settings):
 @pytest.fixture
 def storage(settings):
     """The local store of `data_dir`, counting calls (storage.calls / storage.total)."""
-    return CountingStorage(settings.images_dir, secret=settings.signing_secret, retries=settings.storage_retries,
-                           backoff=settings.storage_backoff_seconds)
+    return CountingStorage(
+        settings.images_dir,
+        secret=settings.signing_secret,
+        retries=settings.storage_retries,
+        backoff=settings.storage_backoff_seconds,
+    )
 
 
 @pytest.fixture

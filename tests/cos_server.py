@@ -14,6 +14,7 @@ so a bug shared by signer and verifier cannot hide.
         storage.head("a.png")
         assert cos_server.count("HEAD", "a.png") == 3
 """
+
 from __future__ import annotations
 
 import atexit
@@ -25,10 +26,11 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -40,24 +42,40 @@ BUCKET = "images-1250000000"
 REGION = "ap-test"
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
-_AUTH_FIELDS = ("q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-header-list", "q-url-param-list", "q-signature")
+_AUTH_FIELDS = (
+    "q-sign-algorithm",
+    "q-ak",
+    "q-sign-time",
+    "q-key-time",
+    "q-header-list",
+    "q-url-param-list",
+    "q-signature",
+)
 
 
 def tencent_urlencode(text: str) -> str:
     """UrlEncode as Tencent documents it for signing: every UTF-8 byte outside A-Za-z0-9-_.~ as %XX."""
-    return "".join(chr(b) if b in _UNRESERVED else "%%%02X" % b for b in text.encode("utf-8"))
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
 def _hex_hmac(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha1).hexdigest()
 
 
-def expected_signature(secret_key: str, sign_time: str, key_time: str, method: str, path: str,
-                       params: dict[str, str], headers: dict[str, str]) -> str:
+def expected_signature(
+    secret_key: str,
+    sign_time: str,
+    key_time: str,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+) -> str:
     """Tencent's algorithm: SignKey = HMAC(SecretKey, KeyTime); Signature = HMAC(SignKey, StringToSign).
 
     `params`/`headers` are already UrlEncoded with lowercase names, exactly the signed ones.
     """
+
     def joined(pairs: dict[str, str]) -> str:
         return "&".join(f"{name}={pairs[name]}" for name in sorted(pairs))
 
@@ -75,7 +93,7 @@ class StoredObject:
     etag: str = ""
 
     def __post_init__(self) -> None:
-        self.etag = self.etag or '"%s"' % hashlib.md5(self.data).hexdigest()
+        self.etag = self.etag or f'"{hashlib.md5(self.data).hexdigest()}"'
 
 
 @dataclass
@@ -106,8 +124,9 @@ class CosError(Exception):
 class CosTestServer:
     """One bucket on 127.0.0.1:<free port>. Thread-safe; `reset()` between tests."""
 
-    def __init__(self, secret_id: str = SECRET_ID, secret_key: str = SECRET_KEY,
-                 bucket: str = BUCKET, region: str = REGION) -> None:
+    def __init__(
+        self, secret_id: str = SECRET_ID, secret_key: str = SECRET_KEY, bucket: str = BUCKET, region: str = REGION
+    ) -> None:
         self.secret_id, self.secret_key, self.bucket, self.region = secret_id, secret_key, bucket, region
         self.lock = threading.RLock()
         self.objects: dict[str, StoredObject] = {}
@@ -133,15 +152,26 @@ class CosTestServer:
     def bucket_host(self) -> str:
         return f"{self.bucket}.cos.{self.region}.myqcloud.com"
 
-    def put(self, key: str, data: bytes, content_type: str | None = None, last_modified: float | None = None) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, content_type: str | None = None, last_modified: float | None = None
+    ) -> StoredObject:
         content_type = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
         stored = StoredObject(data, content_type, int(last_modified if last_modified is not None else time.time()))
         with self.lock:
             self.objects[key] = stored
         return stored
 
-    def inject(self, key: str | None = None, *, status: int | None = None, delay: float = 0.0,
-               drop: bool = False, truncate: bool = False, times: int = 1, method: str | None = None) -> None:
+    def inject(
+        self,
+        key: str | None = None,
+        *,
+        status: int | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+        truncate: bool = False,
+        times: int = 1,
+        method: str | None = None,
+    ) -> None:
         """Queue a fault for the next `times` requests on `key` (None: any): answer `status`,
         answer late by `delay` seconds, `drop` the connection without answering, or `truncate`
         the body (full Content-Length, half the bytes, then hang up)."""
@@ -152,7 +182,8 @@ class CosTestServer:
         """Requests seen, optionally only those with this method and/or key (None: bucket)."""
         with self.lock:
             return sum(
-                1 for r in self.requests
+                1
+                for r in self.requests
                 if (method is None or r.method == method.upper()) and (key is ... or r.key == key)
             )
 
@@ -228,14 +259,16 @@ class CosTestServer:
             max_keys = max(0, min(int(query.get("max-keys") or 1000), 1000))
         except ValueError:
             raise CosError(400, "InvalidArgument", "max-keys is not a number") from None
-        encode = (lambda s: quote(s.encode("utf-8"), safe="/")) if query.get("encoding-type") == "url" else (lambda s: s)
+        encode = (
+            (lambda s: quote(s.encode("utf-8"), safe="/")) if query.get("encoding-type") == "url" else (lambda s: s)
+        )
         with self.lock:
             keys = sorted(k for k in self.objects if k.startswith(prefix) and k > marker)
             snapshot = {k: self.objects[k] for k in keys}
         entries: list[tuple[str, StoredObject | None]] = []  # (key, object) or (common prefix, None)
         truncated = False
         for key in keys:
-            rest = key[len(prefix):]
+            rest = key[len(prefix) :]
             if delimiter and delimiter in rest:
                 common = prefix + rest.split(delimiter, 1)[0] + delimiter
                 if entries and entries[-1] == (common, None):
@@ -317,7 +350,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if fault and fault.status:
-                raise CosError(fault.status, "ServiceUnavailable" if fault.status >= 500 else "InjectedFault", "injected")
+                raise CosError(
+                    fault.status, "ServiceUnavailable" if fault.status >= 500 else "InjectedFault", "injected"
+                )
             cos.check_auth(self.command, path, query, headers)
             if key is None and self.command == "GET":
                 self._send(200, cos.list_xml(dict(query)), {"Content-Type": "application/xml"})
@@ -349,14 +384,18 @@ class _Handler(BaseHTTPRequestHandler):
             if not satisfiable:
                 raise CosError(416, "InvalidRange", "The requested range is not satisfiable")
             status, extra["Content-Range"] = 206, f"bytes {first}-{last}/{size}"
-        data = obj.data[first:last + 1]
-        self._send(status, data, {
-            "Content-Type": obj.content_type,
-            "ETag": obj.etag,
-            "Last-Modified": formatdate(obj.last_modified, usegmt=True),
-            "Accept-Ranges": "bytes",
-            **extra,
-        })
+        data = obj.data[first : last + 1]
+        self._send(
+            status,
+            data,
+            {
+                "Content-Type": obj.content_type,
+                "ETag": obj.etag,
+                "Last-Modified": formatdate(obj.last_modified, usegmt=True),
+                "Accept-Ranges": "bytes",
+                **extra,
+            },
+        )
 
     def _error(self, err: CosError, resource: str) -> None:
         request_id = uuid.uuid4().hex
@@ -365,7 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
             f"<Code>{escape(err.code)}</Code><Message>{escape(err.message)}</Message>"
             f"<Resource>{escape(self.server.cos.bucket_host + resource)}</Resource>"
             f"<RequestId>{request_id}</RequestId><TraceId>{request_id}</TraceId></Error>"
-        ).encode("utf-8")
+        ).encode()
         headers = {"Content-Type": "application/xml"}
         if err.status == 416:
             with self.server.cos.lock:

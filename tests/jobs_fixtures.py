@@ -3,12 +3,13 @@
 Registered for every test by `pytest_plugins` in conftest.py. Consumers are real `huey.consumer.Consumer`s (thread workers) against the real Redis of the
 `redis_url` fixture; only their signal handlers are left out, since they run inside pytest.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import pytest
 from huey.consumer import Consumer
@@ -16,7 +17,8 @@ from huey.consumer import Consumer
 import jobs
 from api.app import create_app
 from api.clock import Clock, system_clock
-from api.services import build_services, job_settings as worker_settings
+from api.services import build_services
+from api.services import job_settings as worker_settings
 from api.settings import Settings
 from api.storage import Storage, StorageUnavailable
 from api.storage.local import LocalStorage

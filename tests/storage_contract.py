@@ -3,6 +3,7 @@
 A test module subclasses `StorageContract` and provides the `make_storage` fixture: a factory
 `make_storage(objects: dict[str, bytes]) -> Storage` whose store holds exactly `objects`.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Test support: the real local adapter, instrumented to count calls and fail on demand."""
+
 from __future__ import annotations
 
 import threading

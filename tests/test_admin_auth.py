@@ -1,4 +1,5 @@
 """Admin security: every admin route (found from the URL map) needs the bearer token."""
+
 from __future__ import annotations
 
 import re

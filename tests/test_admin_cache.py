@@ -1,4 +1,5 @@
 """Cache flush (admin): one key, a prefix, or everything; the next lookup asks storage again."""
+
 from __future__ import annotations
 
 from .conftest import IMAGES

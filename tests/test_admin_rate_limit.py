@@ -1,4 +1,5 @@
 """Rate limits: the JSON API shares a budget in Redis, delivery is limited per process; 429 JSON."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """`flask --app api.app` admin commands: refresh, warm (with a progress bar), stats, tasks."""
+
 from __future__ import annotations
 
 import json

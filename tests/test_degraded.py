@@ -1,4 +1,5 @@
 """Invariant 6: with Redis gone the API keeps serving, says so, and recovers by itself."""
+
 import pytest
 import redis
 

@@ -1,4 +1,5 @@
 """JSON API: resolve, batch resolve, listing, errors, probes and docs."""
+
 import pytest
 
 from .conftest import IMAGES

@@ -1,4 +1,5 @@
 """Redirect, proxy and local signed URLs over HTTP (invariants 1, 3, 8)."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -116,7 +117,9 @@ def test_proxy_versioned_by_etag_is_cached_for_good(client):
 def test_cors_allows_configured_origins_only(make_settings, clock, storage):
     from api.app import create_app
 
-    client = create_app(make_settings(cors_origins=("https://app.example",)), clock=clock, storage=storage).test_client()
+    client = create_app(
+        make_settings(cors_origins=("https://app.example",)), clock=clock, storage=storage
+    ).test_client()
     allowed = client.get(f"/p/{KEY}", headers={"Origin": "https://app.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
     denied = client.get(f"/p/{KEY}", headers={"Origin": "https://evil.example"})

@@ -4,6 +4,7 @@ kill -9: no signal reaches Huey, the task is reported `lost` once its worker's h
 cleanup re-enqueues it, and it resumes to exact counts with every key fresh.
 SIGTERM: Huey's SIGNAL_INTERRUPTED puts the task straight back on the queue.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ import jobs
 from api.redis_keys import TASK_PREFIX
 from jobs import runtime, tasks
 
-from .cos_server import cos_server, cos_settings_for  # noqa: F401
+from .cos_server import cos_settings_for
 from .jobs_fixtures import AUTH, TOKEN, build_job_app, running_consumer, task_of, wait_for, wait_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ FAST = dict(
 
 
 @pytest.fixture
-def cluster(cos_server, redis_url, tmp_path):  # noqa: F811
+def cluster(cos_server, redis_url, tmp_path):
     """1,000 objects in the COS test server, every HEAD slowed down; an app on the real clock."""
     for key in KEYS:
         cos_server.put(key, b"\xff\xd8\xff" + key.encode())
@@ -72,20 +73,22 @@ def run_until_partway(client, env) -> tuple[str, subprocess.Popen, float]:
     task_id = client.post("/api/v1/tasks/batch-refresh", json={"image_keys": KEYS}, headers=AUTH).json["task_id"]
     consumer = start_consumer(env)
     record = TASK_PREFIX + task_id
-    processed = lambda: sum(int(n or 0) for n in jobs.huey.conn.hmget(record, ["done", "failed"]))  # noqa: E731
-    progress = lambda: task_of(client, task_id)["progress"]  # noqa: E731
+    processed = lambda: sum(int(n or 0) for n in jobs.huey.conn.hmget(record, ["done", "failed"]))
+    progress = lambda: task_of(client, task_id)["progress"]
     try:  # read Redis directly, every 20 ms: keep this process light while the consumer works
         wait_for(lambda: processed() >= 100 or consumer.poll() is not None, timeout=30, interval=0.02)
     except AssertionError:
         consumer.kill()
-        raise AssertionError(f"no progress: {task_of(client, task_id)}\n{consumer.communicate()[1].decode()[-3000:]}")
+        raise AssertionError(
+            f"no progress: {task_of(client, task_id)}\n{consumer.communicate()[1].decode()[-3000:]}"
+        ) from None
     assert consumer.poll() is None, consumer.stderr.read().decode()
     assert progress()["failed"] == 0, task_of(client, task_id)
     assert progress()["done"] < len(KEYS)
     return task_id, consumer, started
 
 
-def finish_in_process(client, cos_server, task_id, requeue: bool) -> dict:  # noqa: F811
+def finish_in_process(client, cos_server, task_id, requeue: bool) -> dict:
     with cos_server.lock:
         cos_server.faults.clear()  # full speed for the rest
     with running_consumer():
@@ -97,7 +100,7 @@ def finish_in_process(client, cos_server, task_id, requeue: bool) -> dict:  # no
         return wait_task(client, task_id, timeout=30)
 
 
-def assert_every_key_fresh(app, cos_server, task, started: float) -> None:  # noqa: F811
+def assert_every_key_fresh(app, cos_server, task, started: float) -> None:
     assert task["status"] == "succeeded", task
     assert task["progress"] == {"done": len(KEYS), "failed": 0, "total": len(KEYS)}
     cache = app.extensions["url_cache"]
@@ -111,7 +114,7 @@ def assert_every_key_fresh(app, cos_server, task, started: float) -> None:  # no
     assert len(found) == len(KEYS) and not errors and cos_server.count("HEAD") == heads
 
 
-def test_worker_killed_mid_batch_is_reported_lost_reenqueued_and_every_key_ends_fresh(cluster, cos_server):  # noqa: F811
+def test_worker_killed_mid_batch_is_reported_lost_reenqueued_and_every_key_ends_fresh(cluster, cos_server):
     app, env = cluster
     client = app.test_client()
     task_id, consumer, started = run_until_partway(client, env)
@@ -128,7 +131,7 @@ def test_worker_killed_mid_batch_is_reported_lost_reenqueued_and_every_key_ends_
     assert_every_key_fresh(app, cos_server, task, started)
 
 
-def test_consumer_stopped_mid_batch_puts_the_task_back_on_the_queue(cluster, cos_server):  # noqa: F811
+def test_consumer_stopped_mid_batch_puts_the_task_back_on_the_queue(cluster, cos_server):
     app, env = cluster
     client = app.test_client()
     task_id, consumer, started = run_until_partway(client, env)

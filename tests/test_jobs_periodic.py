@@ -1,5 +1,6 @@
 """Periodic jobs with an injectable clock: pre-refresh picks exactly the due-and-hot keys and runs
 once per minute however many consumers there are; cleanup trims the index and old history."""
+
 from __future__ import annotations
 
 import datetime
@@ -11,18 +12,7 @@ from api.redis_keys import ACCESS_KEY, INDEX_KEY
 from jobs import tasks
 
 from .conftest import write_images
-from .jobs_fixtures import (  # noqa: F401
-    install_job_app,
-    AUTH,
-    japp,
-    make_japp,
-    jclient,
-    job_settings,
-    recording_storage,
-    running_consumer,
-    task_of,
-    wait_for,
-)
+from .jobs_fixtures import AUTH, running_consumer, task_of, wait_for
 
 TOTAL = 100_000
 
@@ -75,7 +65,7 @@ def redis_output_bytes(client: redis.Redis) -> int:
 
 
 def test_pre_refresh_picks_exactly_the_due_and_hot_keys_out_of_100k(japp, jclient, data_dir, clock, recording_storage):
-    due_hot, due_cold = index_100k(japp, data_dir, clock())
+    due_hot, _ = index_100k(japp, data_dir, clock())
     client = japp.extensions["redis"]
     before = redis_output_bytes(client)
     with running_consumer():
@@ -146,7 +136,9 @@ def test_cleanup_trims_lapsed_index_entries_and_old_task_history(japp, jclient, 
     clock.advance(-s.task_history_seconds - 10)
     old = jclient.post("/api/v1/tasks/refresh", json={"image_key": "gallery/red.png"}, headers=AUTH).json["task_id"]
     clock.advance(s.task_history_seconds + 10)
-    recent = jclient.post("/api/v1/tasks/refresh", json={"image_key": "gallery/green.jpg"}, headers=AUTH).json["task_id"]
+    recent = jclient.post("/api/v1/tasks/refresh", json={"image_key": "gallery/green.jpg"}, headers=AUTH).json[
+        "task_id"
+    ]
     with running_consumer():
         wait_for(lambda: finished(jclient, recent))
         task_id = run_periodic(jclient, tasks.cleanup)

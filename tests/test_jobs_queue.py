@@ -1,4 +1,5 @@
 """The queue's plumbing: where it lives in Redis, what it will unpickle, and the lost-task rule."""
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,9 @@ from api.settings import SettingsError
 from jobs import heartbeat, tasks
 from jobs.queue import huey_url
 from jobs.serializer import JsonSerializer
-from jobs.status import requeue_lost, store_for, trim_history
+from jobs.status import requeue_lost, store_for
 
-from .jobs_fixtures import AUTH, install_job_app, japp, jclient, job_settings, make_japp, recording_storage, task_of  # noqa: F401
+from .jobs_fixtures import AUTH, task_of
 
 
 @pytest.mark.parametrize(

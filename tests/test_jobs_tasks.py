@@ -4,6 +4,7 @@ Covers: the original curl calls reach `succeeded`; 503 twice then 200 with growi
 fail at once; a failed refresh keeps the URL serving; a 2,000-key batch reports progress and
 ends exact; revoke; interrupted tasks are re-enqueued; bad input never reaches the queue.
 """
+
 from __future__ import annotations
 
 import time
@@ -12,25 +13,12 @@ import pytest
 
 import jobs
 from api.app import create_app
-from api.storage.cos import CosStorage
 from api.services import job_settings as worker_settings
+from api.storage.cos import CosStorage
 
 from .conftest import IMAGES, write_images
-from .cos_server import cos_server, cos_settings_for  # noqa: F401
-from .jobs_fixtures import (  # noqa: F401
-    AUTH,
-    TOKEN,
-    install_job_app,
-    japp,
-    make_japp,
-    jclient,
-    job_settings,
-    recording_storage,
-    running_consumer,
-    task_of,
-    wait_for,
-    wait_task,
-)
+from .cos_server import cos_settings_for
+from .jobs_fixtures import AUTH, TOKEN, running_consumer, task_of, wait_for, wait_task
 
 KEY = "gallery/red.png"
 
@@ -137,7 +125,9 @@ def test_batch_cap_is_ten_thousand_keys(jclient):
 def test_queue_unreachable_is_a_503(make_settings, clock):
     from api.embedded_redis import free_port
 
-    app = create_app(make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout_seconds=0.05), clock=clock)
+    app = create_app(
+        make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout_seconds=0.05), clock=clock
+    )
     response = app.test_client().post("/api/v1/tasks/refresh", json={"image_key": KEY}, headers=AUTH)
     assert response.status_code == 503 and response.json["error"]["code"] == "queue_unavailable"
 
@@ -163,7 +153,7 @@ class TimedCos(CosStorage):
 
 
 @pytest.fixture
-def make_cos_app(cos_server, redis_url, tmp_path, install_job_app):  # noqa: F811
+def make_cos_app(cos_server, redis_url, tmp_path, install_job_app):
     """A jobs app on the COS test server, with the worker's retry policy at a given back-off."""
 
     def make(backoff: float = 0.001):
@@ -196,7 +186,7 @@ def refresh_via_api(app, key: str) -> dict:
         return wait_task(client, response.json["task_id"])
 
 
-def test_503_twice_then_200_succeeds_on_the_third_try_with_growing_gaps(make_cos_app, cos_server):  # noqa: F811
+def test_503_twice_then_200_succeeds_on_the_third_try_with_growing_gaps(make_cos_app, cos_server):
     cos_app = make_cos_app(backoff=0.2)
     cos_server.put(KEY, IMAGES[KEY])
     cos_server.inject(KEY, status=503, times=2, method="HEAD")
@@ -209,7 +199,7 @@ def test_503_twice_then_200_succeeds_on_the_third_try_with_growing_gaps(make_cos
     assert second > first
 
 
-def test_404_fails_on_the_first_try_without_retrying(cos_app, cos_server):  # noqa: F811
+def test_404_fails_on_the_first_try_without_retrying(cos_app, cos_server):
     task = refresh_via_api(cos_app, "gallery/gone.png")
     assert task["status"] == "failed"
     assert task["error"].startswith("not_found:")
@@ -217,7 +207,7 @@ def test_404_fails_on_the_first_try_without_retrying(cos_app, cos_server):  # no
     assert task["retries"] == 0
 
 
-def test_403_fails_at_once_with_a_clear_reason(cos_app, cos_server):  # noqa: F811
+def test_403_fails_at_once_with_a_clear_reason(cos_app, cos_server):
     cos_server.put(KEY, IMAGES[KEY])
     cos_server.inject(KEY, status=403, times=5, method="HEAD")
     task = refresh_via_api(cos_app, KEY)
@@ -225,7 +215,7 @@ def test_403_fails_at_once_with_a_clear_reason(cos_app, cos_server):  # noqa: F8
     assert cos_server.count("HEAD", KEY) == 1
 
 
-def test_a_failed_refresh_keeps_the_old_url_serving(cos_app, cos_server, clock):  # noqa: F811
+def test_a_failed_refresh_keeps_the_old_url_serving(cos_app, cos_server, clock):
     cos_server.put(KEY, IMAGES[KEY])
     before = cos_app.test_client().get(f"/api/v1/urls/{KEY}").json
     cos_server.inject(KEY, status=503, times=10, method="HEAD")
@@ -259,7 +249,11 @@ def test_batch_of_2000_reports_progress_while_running_and_ends_exact(jclient, da
         task = wait_task(jclient, task_id)
     first_thousand_missing = len([k for k in keys[:1000] if k in missing])
     assert midway["status"] == "running"
-    assert midway["progress"] == {"done": 1000 - first_thousand_missing, "failed": first_thousand_missing, "total": 2000}
+    assert midway["progress"] == {
+        "done": 1000 - first_thousand_missing,
+        "failed": first_thousand_missing,
+        "total": 2000,
+    }
     assert task["status"] == "succeeded", task
     assert task["progress"] == {"done": 2000 - len(missing), "failed": len(missing), "total": 2000}
     assert task["result"]["refreshed"] == 2000 - len(missing) and task["result"]["failed"] == len(missing)

@@ -1,4 +1,5 @@
 """`make run` on a fresh data dir: demo images, embedded Redis, API and worker; a clean stop."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,12 @@ def test_fresh_data_dir_serves_the_demo_gallery_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "ADMIN_TOKEN"}}
     env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), WEB_CONCURRENCY="2", LOG_LEVEL="warning")
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "api.launcher"], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "api.launcher"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

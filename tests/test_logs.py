@@ -5,7 +5,7 @@ from api.logs import RedactSecrets, redact
 
 def test_signatures_and_tokens_are_redacted():
     line = (
-        'GET /objects/a.png?exp=1&sig=AbC-123_x HTTP/1.1 '
+        "GET /objects/a.png?exp=1&sig=AbC-123_x HTTP/1.1 "
         "https://b.cos.ap-beijing.myqcloud.com/a.png?q-sign-algorithm=sha1&q-ak=AKID&q-signature=deadbeef"
         "&x-cos-security-token=tok Authorization: Bearer s3cret"
     )

@@ -1,4 +1,5 @@
 """/metrics: Prometheus text that prometheus-client parses, summed over gunicorn workers."""
+
 from __future__ import annotations
 
 import os
@@ -47,12 +48,12 @@ def test_metrics_count_requests_per_route_cache_events_and_latency(client):
     client.get("/api/v1/urls/../x")
     after = scrape(client)
     route = "/api/v1/urls/<key:key>"
-    counted = lambda p, **kw: value(p, "iuc_http_requests_total", endpoint=route, method="GET", **kw)  # noqa: E731
+    counted = lambda p, **kw: value(p, "iuc_http_requests_total", endpoint=route, method="GET", **kw)
     assert counted(after, status="200") - counted(before, status="200") == 3
     assert counted(after, status="400") - counted(before, status="400") == 1
-    latency = lambda p: value(p, "iuc_http_request_duration_seconds_count", endpoint=route)  # noqa: E731
+    latency = lambda p: value(p, "iuc_http_request_duration_seconds_count", endpoint=route)
     assert latency(after) - latency(before) == 4
-    hits = lambda p: value(p, "iuc_cache_events_total", event="l1_hits")  # noqa: E731
+    hits = lambda p: value(p, "iuc_cache_events_total", event="l1_hits")
     assert hits(after) - hits(before) == 2
     assert value(after, "iuc_queue_pending") == 0 and value(after, "iuc_workers_alive") == 0
 

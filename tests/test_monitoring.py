@@ -1,4 +1,5 @@
 """Monitoring: stats across processes, alerts at their thresholds, the per-minute series."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,17 +10,7 @@ from api.embedded_redis import free_port
 from api.monitoring import minute
 from jobs import heartbeat, tasks
 
-from .jobs_fixtures import (  # noqa: F401
-    install_job_app,
-    AUTH,
-    japp,
-    jclient,
-    job_settings,
-    make_japp,
-    recording_storage,
-    running_consumer,
-    wait_for,
-)
+from .jobs_fixtures import AUTH, running_consumer, wait_for
 
 A, B = "gallery/red.png", "gallery/green.jpg"
 
@@ -97,7 +88,9 @@ def test_task_failure_rate_and_refresh_outcomes(make_japp):
 
 
 def test_degraded_when_redis_is_away(make_settings, clock):
-    app = create_app(make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout_seconds=0.05), clock=clock)
+    app = create_app(
+        make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout_seconds=0.05), clock=clock
+    )
     body = stats(app.test_client())
     assert body["degraded"] is True
     assert body["queue"] == {"pending": None, "scheduled": None}

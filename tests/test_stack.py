@@ -1,4 +1,5 @@
 """The real serving stack: gunicorn workers over a real Redis, reached over loopback HTTP."""
+
 from __future__ import annotations
 
 import os
@@ -63,9 +64,11 @@ class Gunicorn:
             env["REDIS_URL"] = redis_url
         self.env = env
 
-    def start(self) -> "Gunicorn":
+    def start(self) -> Gunicorn:
         command = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf", "api.app:create_app()"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         wait_ready(self.base, self.process)
         return self
 

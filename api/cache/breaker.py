@@ -3,10 +3,12 @@
 While open, every tier answers from what it has (L1, direct storage calls) instead of waiting
 on a dead socket per request: that is degraded mode (invariant 6).
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 

@@ -1,4 +1,5 @@
 """What the cache stores per key, and what it hands out."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ class CacheEntry:
         return {"s": i.size, "e": i.etag, "c": i.content_type, "m": i.last_modified, "v": self.validated_at}
 
     @classmethod
-    def from_json(cls, key: str, data: dict) -> "CacheEntry":
+    def from_json(cls, key: str, data: dict) -> CacheEntry:
         if data.get("x"):
             return cls(None, float(data["v"]))
         info = ObjectInfo(key, int(data["s"]), data["e"], data["c"], float(data["m"]))

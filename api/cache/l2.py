@@ -2,6 +2,7 @@
 
 JSON keeps cached data inert: a value read back from Redis can never run code.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,9 +1,10 @@
 """L1: the per-process tier, a bounded TTL LRU (cachetools) of entries and the URLs signed
 from them."""
+
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from cachetools import TTLCache
 
@@ -15,7 +16,7 @@ from .entry import CacheEntry
 class MemoryItem:
     """An L1 value: the entry plus the URL signed for one window, reused until it rolls over."""
 
-    __slots__ = ("entry", "window", "url")
+    __slots__ = ("entry", "url", "window")
 
     def __init__(self, entry: CacheEntry) -> None:
         self.entry = entry

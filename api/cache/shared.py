@@ -5,10 +5,11 @@ keys). Every write keeps the index (sorted set: key -> time its metadata lapses)
 same pipeline, so a sweep costs O(due keys). Calls go through the breaker: a Redis failure reads
 as a miss and a skipped write, never as an error.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import redis
 

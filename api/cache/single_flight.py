@@ -1,10 +1,12 @@
 """Single-flight storage calls: however many requests miss one key at once, storage is asked
 once and every caller gets that one answer."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 R = TypeVar("R")
 

@@ -1,4 +1,5 @@
 """In-process counters, written to Redis in batches instead of once per request."""
+
 from __future__ import annotations
 
 import threading

@@ -8,10 +8,11 @@ URLs are not what is cached: metadata is, and a URL is signed for the key's curr
 the way out (signing is pure and deterministic, so every process hands out the same URL, with
 or without Redis). A miss asks storage once per key however many requests wait for it.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import redis
 
@@ -240,9 +241,7 @@ class UrlCache:
     def _fresh(self, entry: CacheEntry, now: float) -> bool:
         return entry.fresh(now, self.settings.cache_ttl_seconds, self.settings.negative_ttl_seconds)
 
-    def _url_for(
-        self, key: str, entry: CacheEntry, now: float, item: MemoryItem | None
-    ) -> tuple[ResolvedUrl, bool]:
+    def _url_for(self, key: str, entry: CacheEntry, now: float, item: MemoryItem | None) -> tuple[ResolvedUrl, bool]:
         """The URL for `entry` in the current window, signed once per window and kept on the L1
         item; also says whether it had to be signed now."""
         if item is None or item.entry is not entry:

@@ -6,6 +6,7 @@ ACCESS_FLUSH_SECONDS writes the access set (`ZADD GT`) and the counters (totals 
 per-minute series) in one pipeline. A failed flush puts its data back (bounded), so nothing is
 lost while Redis is away.
 """
+
 from __future__ import annotations
 
 import logging

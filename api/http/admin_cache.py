@@ -1,10 +1,11 @@
 """Cache flush (admin): drop shared-cache entries so the next lookup asks storage again."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from . import auth, context
 from ..keys import validate_prefix
+from . import auth, context
 from .schemas_admin import CacheFlushArgsSchema, CacheFlushedSchema
 
 bp = auth.protect(

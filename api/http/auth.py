@@ -3,6 +3,7 @@
 A missing (or non-bearer) credential is 401 with `WWW-Authenticate`; a wrong token is 403. Both
 use the API's JSON error shape. Failed attempts are rate limited per client (see rate_limit).
 """
+
 from __future__ import annotations
 
 import hashlib

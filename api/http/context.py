@@ -1,4 +1,5 @@
 """The current app's services, for views (they stay free of wiring)."""
+
 from __future__ import annotations
 
 from flask import current_app

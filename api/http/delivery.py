@@ -2,6 +2,7 @@
 
 These are the hot paths: no schema work, one cache lookup, small responses.
 """
+
 from __future__ import annotations
 
 import logging
@@ -9,8 +10,8 @@ import logging
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from . import context
 from ..storage import StorageError
+from . import context
 from .streaming import stream_object
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
 """Swagger UI assets for `/docs`, served from the swagger-ui-bundle wheel (no CDN)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, send_from_directory

@@ -3,6 +3,7 @@
 Each kind of failure is mapped to its status here, once: ApiError (views), InvalidKey (400),
 StorageError (its own status), RedisError (503), anything else (500, logged).
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,11 +1,12 @@
 """Liveness and readiness probes."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from ..storage import StorageError
 from . import context
 from .schemas import HealthSchema
-from ..storage import StorageError
 
 bp = Blueprint("health", __name__, description="Probes")
 

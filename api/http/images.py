@@ -1,10 +1,11 @@
 """The gallery listing; it also seeds the cache so a first view needs no HEAD per image."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from . import context
 from ..keys import validate_prefix
+from . import context
 from .schemas import ImageListArgsSchema, ImageListSchema
 
 bp = Blueprint("images", __name__, url_prefix="/api/v1/images", description="List stored images")

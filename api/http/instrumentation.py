@@ -1,4 +1,5 @@
 """Request timing and counts per route, into the Prometheus metrics of api.metrics."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Monitoring (admin): dashboard stats with alerts, a per-minute series, Prometheus metrics."""
+
 from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
@@ -50,4 +51,6 @@ def prometheus_metrics():
     if state.pending is not None:
         gauges["iuc_queue_pending"] = ("Jobs waiting in the queue", state.pending)
         gauges["iuc_queue_scheduled"] = ("Jobs scheduled for later (retries)", state.scheduled or 0)
-    return Response(metrics.render(gauges), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
+    return Response(
+        metrics.render(gauges), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
+    )

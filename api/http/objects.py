@@ -1,5 +1,6 @@
 """Signed URLs of a store that serves its own (SELF_SERVED_URLS) land here, checked like
 nginx's secure_link: a tampered signature is 403, an expired one 410."""
+
 from __future__ import annotations
 
 from flask import request

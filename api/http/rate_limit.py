@@ -11,11 +11,12 @@ redirect's throughput, a direct fixed-window hit costs about 2 µs. Probes, docs
 app are not limited. A 429 uses the API's JSON error shape and carries `Retry-After`. If Redis is
 away, the shared limits fall back to per-process memory instead of failing requests.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import Blueprint, Flask, request
 from flask_limiter import Limiter, RateLimitExceeded

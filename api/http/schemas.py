@@ -1,4 +1,5 @@
 """Request and response schemas, named by role; server-set fields are dump-only."""
+
 from __future__ import annotations
 
 import marshmallow as ma

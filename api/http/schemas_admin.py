@@ -1,4 +1,5 @@
 """Schemas of the admin API: tasks, cache flush, monitoring."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -69,7 +70,9 @@ class TaskSchema(_Schema):
     result = fields.Raw(dump_only=True, allow_none=True)
     error = fields.String(dump_only=True, allow_none=True, metadata={"description": "`code: reason` of a failure"})
     retries = fields.Integer(dump_only=True, metadata={"description": "Times the queue retried it"})
-    requeued = fields.Integer(dump_only=True, metadata={"description": "Times it was put back after its worker stopped"})
+    requeued = fields.Integer(
+        dump_only=True, metadata={"description": "Times it was put back after its worker stopped"}
+    )
     worker = fields.String(dump_only=True, allow_none=True, metadata={"description": "Worker that ran it last"})
 
 

@@ -1,4 +1,5 @@
 """Streaming an object to the client: Range (206), conditional GET (304), safe headers."""
+
 from __future__ import annotations
 
 from flask import Request, Response
@@ -44,14 +45,23 @@ def stream_object(
         stream = storage.open(key, byte_range)
     except RangeNotSatisfiable:
         size = storage.head(key).size
-        return error_response(416, "range_not_satisfiable", "requested range not satisfiable",
-                              headers={"Content-Range": f"bytes */{size}"})
+        return error_response(
+            416,
+            "range_not_satisfiable",
+            "requested range not satisfiable",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
     info = stream.info
     if _not_modified(request, info.etag):
         stream.close()
         return _conditional(info.etag, cache_control)
-    response = Response(stream.chunks, status=206 if stream.byte_range else 200, mimetype=None,
-                        content_type=info.content_type, direct_passthrough=True)
+    response = Response(
+        stream.chunks,
+        status=206 if stream.byte_range else 200,
+        mimetype=None,
+        content_type=info.content_type,
+        direct_passthrough=True,
+    )
     response.call_on_close(stream.close)
     headers = response.headers
     headers["Content-Length"] = str(stream.length)

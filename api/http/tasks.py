@@ -4,6 +4,7 @@ Keys are validated here, so a bad key is a 400 and never reaches the queue (or s
 queue that cannot be reached (Redis errors, no REDIS_URL) is one 503 `queue_unavailable`,
 mapped once below for every route of this blueprint.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,12 +1,13 @@
 """Resolve keys to signed URLs, one at a time or in batches."""
+
 from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from . import context
 from ..keys import InvalidKey
+from . import context
 from .schemas import ResolveBatchArgsSchema, ResolveBatchSchema, ResolvedUrlSchema, ResolveQueryArgsSchema
 
 bp = Blueprint("urls", __name__, url_prefix="/api/v1/urls", description="Resolve object keys to signed URLs")

@@ -1,4 +1,5 @@
 """The built single-page app: hashed assets cached for good, index.html always revalidated."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Storage adapters behind one interface; `build_storage` picks one from the settings."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-def _local(settings: "Settings") -> Storage:
+def _local(settings: Settings) -> Storage:
     from .local import LocalStorage
 
     return LocalStorage(
@@ -50,7 +51,7 @@ def _local(settings: "Settings") -> Storage:
     )
 
 
-def _cos(settings: "Settings") -> Storage:
+def _cos(settings: Settings) -> Storage:
     from .cos import CosStorage
 
     return CosStorage.from_settings(settings)
@@ -59,5 +60,5 @@ def _cos(settings: "Settings") -> Storage:
 BACKENDS = {"local": _local, "cos": _cos}
 
 
-def build_storage(settings: "Settings") -> Storage:
+def build_storage(settings: Settings) -> Storage:
     return BACKENDS[settings.storage_backend](settings)

@@ -4,14 +4,16 @@ The base class owns policy (retries of transient errors, the error vocabulary); 
 talk to their store. Views and jobs never see a vendor exception: adapters translate them into
 the errors below.
 """
+
 from __future__ import annotations
 
 import logging
 import mimetypes
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from tenacity import (
     Retrying,
@@ -100,7 +102,7 @@ class ObjectInfo:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ObjectInfo":
+    def from_dict(cls, data: dict) -> ObjectInfo:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 

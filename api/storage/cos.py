@@ -4,6 +4,7 @@ The SDK runs with retry=0 so the base class's tenacity policy is the only retry 
 own sleeps whole seconds between tries). `cos_endpoint` ("host:port") becomes the SDK's IP/Port:
 requests go there while the Host header (and signature) still name the bucket's domain.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,9 +15,9 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import requests
-from requests.adapters import HTTPAdapter
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosClientError, CosServiceError
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from . import cos_signer
@@ -67,9 +68,20 @@ def _epoch(value: str | None) -> float:
 class CosStorage(Storage):
     name = "cos"
 
-    def __init__(self, *, secret_id: str, secret_key: str, bucket: str, region: str | None = None,
-                 token: str | None = None, domain: str | None = None, scheme: str = "https",
-                 endpoint: str | None = None, timeout: float = 10.0, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        secret_id: str,
+        secret_key: str,
+        bucket: str,
+        region: str | None = None,
+        token: str | None = None,
+        domain: str | None = None,
+        scheme: str = "https",
+        endpoint: str | None = None,
+        timeout: float = 10.0,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.bucket, self.scheme, self._token = bucket, scheme, token
         self._secret_id, self._secret_key = secret_id, secret_key
@@ -90,7 +102,7 @@ class CosStorage(Storage):
         self._pid, self._session, self._client = 0, None, None
 
     @classmethod
-    def from_settings(cls, settings) -> "CosStorage":
+    def from_settings(cls, settings) -> CosStorage:
         return cls(
             secret_id=settings.cos_secret_id,
             secret_key=settings.cos_secret_key,
@@ -108,8 +120,14 @@ class CosStorage(Storage):
     # -- signing ------------------------------------------------------------------------
     def sign(self, key: str, start: int, expires: int) -> str:
         return cos_signer.presigned_url(
-            scheme=self.scheme, host=self.public_host, key=key, secret_id=self._secret_id,
-            secret_key=self._secret_key, start=start, expires=expires, token=self._token,
+            scheme=self.scheme,
+            host=self.public_host,
+            key=key,
+            secret_id=self._secret_id,
+            secret_key=self._secret_key,
+            start=start,
+            expires=expires,
+            token=self._token,
         )
 
     def owns_url(self, url: str) -> bool:
@@ -183,8 +201,9 @@ class CosStorage(Storage):
         )
 
     def _list(self, prefix: str, cursor: str | None, limit: int) -> ListPage:
-        data = self._call(prefix, self.client.list_objects, Prefix=prefix, Marker=cursor or "",
-                          MaxKeys=min(limit, MAX_KEYS))
+        data = self._call(
+            prefix, self.client.list_objects, Prefix=prefix, Marker=cursor or "", MaxKeys=min(limit, MAX_KEYS)
+        )
         items = [
             ObjectInfo(
                 key=entry["Key"],

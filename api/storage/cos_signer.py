@@ -5,12 +5,13 @@ cos-python-sdk-v5 always signs from `time.time()`, so its URLs change every seco
 reproduces Tencent's published example and, for the same KeyTime, the exact bytes of the SDK's
 `CosS3Client.get_presigned_url(Bucket, Key, 'GET')`. No I/O and no SDK import.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Mapping
 from urllib.parse import quote, urlencode, urlsplit
 
 TOKEN_PARAM = "x-cos-security-token"

@@ -3,6 +3,7 @@
 Signed URLs point at the app's own `/objects/<key>` route, which checks them like nginx's
 secure_link: a bad signature is 403, an expired one 410.
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,7 +44,7 @@ class LocalStorage(Storage):
 
     # -- signing ------------------------------------------------------------------------
     def _signature(self, key: str, expires: int) -> str:
-        mac = hmac.new(self._secret, f"{key}\n{expires}".encode("utf-8"), hashlib.sha256)
+        mac = hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
     def sign(self, key: str, start: int, expires: int) -> str:

@@ -1,4 +1,5 @@
 """Task status and history: records, their store, recovery of lost tasks, Huey's signals."""
+
 from __future__ import annotations
 
 from .recovery import requeue_lost, trim_history

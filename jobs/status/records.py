@@ -5,6 +5,7 @@ starts, its record keeps the serialized task (`message`) and the worker's id; wh
 are dropped. A task still `running` past TASK_STALE_SECONDS without progress, whose worker no
 longer sends heartbeats, reads `lost` (see recovery).
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ A task whose worker died while running it (Huey has no acks) is marked `lost` an
 the queue from the serialized message its record kept; tasks are idempotent, so the re-run
 converges. Old history is forgotten by age and by size.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,9 +36,9 @@ def requeue_lost(store: TaskStore) -> list[str]:
         if record.get("status") != TaskStatus.RUNNING or not store.is_lost(record, alive, now):
             continue
         message = raw.get(b"message")
-        if store.update(task_id, _mark_lost(record.get("owner"), message is not None, now), running="remove"):
-            if message is not None and _requeue(task_id, message):
-                requeued.append(task_id)
+        marked = store.update(task_id, _mark_lost(record.get("owner"), message is not None, now), running="remove")
+        if marked and message is not None and _requeue(task_id, message):
+            requeued.append(task_id)
     return requeued
 
 

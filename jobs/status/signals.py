@@ -1,9 +1,11 @@
 """Huey signal receivers that keep task records; they run wherever the signal fires (the
 enqueuing process for `enqueued`, the worker for the rest), on `runtime.current()`."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import redis
 from huey import signals as S

@@ -5,11 +5,13 @@ owner, so an execution that was presumed lost (or interrupted and re-enqueued) c
 overwrite the newer one's counts. Progress is committed per chunk with its resume point, which
 makes a re-run continue where the last commit left off and keeps the counts exact.
 """
+
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import redis
 from huey.api import Task

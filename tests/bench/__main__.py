@@ -3,6 +3,7 @@
 Exit status is non-zero only when a benchmark itself breaks (an exception), never because a
 figure misses its goal or a row is skipped for a missing tool.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="about a minute: shorter runs, smaller data")
     parser.add_argument("--only", default="", help="comma-separated row numbers, e.g. 1,4")
-    parser.add_argument("--without", default="", help="comma-separated tools to act as if missing "
-                        "(wrk, nginx, chromium), to exercise the fallbacks")
-    parser.add_argument("--soak-seconds", type=int, default=None,
-                        help="length of the soak (row 9); default 300, or 10 with --quick")
-    parser.add_argument("--output", default=None, help="report file (default docs/BENCHMARKS.md; "
-                        "with --only, nothing is written unless given)")
+    parser.add_argument(
+        "--without",
+        default="",
+        help="comma-separated tools to act as if missing (wrk, nginx, chromium), to exercise the fallbacks",
+    )
+    parser.add_argument(
+        "--soak-seconds", type=int, default=None, help="length of the soak (row 9); default 300, or 10 with --quick"
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="report file (default docs/BENCHMARKS.md; with --only, nothing is written unless given)",
+    )
     args = parser.parse_args(argv)
 
     from .context import new_context
@@ -90,17 +98,28 @@ def main(argv: list[str] | None = None) -> int:
                 produced = Result(module.ROW, module.NAME, error=f"{type(error).__name__}: {error}")
             produced = produced if isinstance(produced, list) else [produced]
             for result in produced:
-                print(f"[bench]   {result.row} {result.name}: {result.ours or result.skipped or result.error} | "
-                      f"ref {result.reference} | {result.ratio} | goal {result.goal} | {result.verdict}", flush=True)
+                print(
+                    f"[bench]   {result.row} {result.name}: {result.ours or result.skipped or result.error} | "
+                    f"ref {result.reference} | {result.ratio} | goal {result.goal} | {result.verdict}",
+                    flush=True,
+                )
             print(f"[bench]   ({time.monotonic() - began:.1f} s)", flush=True)
             results += produced
     finally:
         ctx.close()
     output = args.output or (None if wanted else str(ROOT / "docs" / "BENCHMARKS.md"))
     if output:
-        write_report(Path(output), results, quick=args.quick, tools=tools, started=started,
-                     elapsed=time.time() - started, code=code,
-                     load=(load_start, os.getloadavg()[0]), argv=sys.argv[1:] if argv is None else argv)
+        write_report(
+            Path(output),
+            results,
+            quick=args.quick,
+            tools=tools,
+            started=started,
+            elapsed=time.time() - started,
+            code=code,
+            load=(load_start, os.getloadavg()[0]),
+            argv=sys.argv[1:] if argv is None else argv,
+        )
         print(f"[bench] wrote {output}")
     return 1 if broke else 0
 

@@ -10,6 +10,7 @@ so a reference runs in the same process, under the same gunicorn settings, hooks
   (COS backend only).
 - `/bench/baseline`: a page of plain `<img>` tags signed afresh on every load.
 """
+
 from __future__ import annotations
 
 import html
@@ -60,7 +61,9 @@ def create_bench_app() -> Flask:
             f'<img src="{html.escape(storage.sign(key, now, now + 3600))}" width="240" height="160" alt="">'
             for key in keys
         )
-        page = f"<!doctype html><html><head><meta charset='utf-8'><title>baseline</title></head><body>{tags}</body></html>"
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>baseline</title></head><body>{tags}</body></html>"
+        )
         return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
     app.add_url_rule("/bench/noop/<path:key>", "bench_noop", noop)

@@ -10,6 +10,7 @@ Counted from Chromium's own network events (CDP): URL lookups (`POST /api/v1/url
 the keys they carry), image responses that came over the network and their encoded bytes, and
 LCP from a PerformanceObserver, read before any scrolling.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,16 @@ def node_settings() -> tuple[int, int]:
 
     s = Settings.from_env({})
     return s.url_window_seconds, s.url_min_remaining_seconds
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 LCP_SCRIPT = """
 window.__lcp = 0;
 new PerformanceObserver((list) => {
@@ -58,7 +67,10 @@ class Traffic:
         cdp.on("Network.requestWillBeSent", self._request)
         cdp.on("Network.responseReceived", self._response)
         cdp.on("Network.requestServedFromCache", lambda e: self.cached.add(e["requestId"]))
-        cdp.on("Network.loadingFinished", lambda e: self.bytes.__setitem__(e["requestId"], int(e.get("encodedDataLength", 0))))
+        cdp.on(
+            "Network.loadingFinished",
+            lambda e: self.bytes.__setitem__(e["requestId"], int(e.get("encodedDataLength", 0))),
+        )
 
     def _request(self, event) -> None:
         request = event["request"]
@@ -87,13 +99,19 @@ class Traffic:
             self.cached.add(event["requestId"])
 
     def image_urls(self) -> list[str]:
-        return [self.urls.get(rid, "") for rid, kind in self.kinds.items() if kind == "Image" and rid not in self.cached
-                and not self.urls.get(rid, "").startswith("data:")]
+        return [
+            self.urls.get(rid, "")
+            for rid, kind in self.kinds.items()
+            if kind == "Image" and rid not in self.cached and not self.urls.get(rid, "").startswith("data:")
+        ]
 
     def images(self) -> tuple[int, int]:
         """(image responses from the network, their encoded bytes)."""
-        ids = [rid for rid, kind in self.kinds.items() if kind == "Image" and rid not in self.cached
-               and not self.urls.get(rid, "").startswith("data:")]
+        ids = [
+            rid
+            for rid, kind in self.kinds.items()
+            if kind == "Image" and rid not in self.cached and not self.urls.get(rid, "").startswith("data:")
+        ]
         return len(ids), sum(self.bytes.get(rid, 0) for rid in ids)
 
 
@@ -129,8 +147,18 @@ def _visit(page, cdp, url: str | None, reload: bool, timeout: float) -> dict:
     except Exception:
         pass
     count, size = traffic.images()
-    return {"looked_up": traffic.looked_up, "image_urls": traffic.image_urls(), "at": time.time(), "lcp": lcp, "loaded": loaded, "images": count, "bytes": size, "lookups": traffic.lookups,
-            "lookup_keys": traffic.lookup_keys, "listings": traffic.listings}
+    return {
+        "looked_up": traffic.looked_up,
+        "image_urls": traffic.image_urls(),
+        "at": time.time(),
+        "lcp": lcp,
+        "loaded": loaded,
+        "images": count,
+        "bytes": size,
+        "lookups": traffic.lookups,
+        "lookup_keys": traffic.lookup_keys,
+        "listings": traffic.listings,
+    }
 
 
 def _session(browser, url: str, timeout: float) -> tuple[dict, dict]:
@@ -202,7 +230,7 @@ def run(ctx: Context) -> Result:
             path = urlsplit(url).path
             if not path.startswith("/objects/"):
                 continue
-            key = unquote(path[len("/objects/"):])
+            key = unquote(path[len("/objects/") :])
             if window_for(key, since, *settings).start != window_for(key, until, *settings).start:
                 count += 1
         return count
@@ -211,15 +239,21 @@ def run(ctx: Context) -> Result:
     warm_rolled = rolled_over(ours_warm["image_urls"], ours_cold["at"] - 60, ours_warm["at"])
     cold_repeat = ours_cold["lookup_keys"] - len({k for _, k in ours_cold["looked_up"]})
     complete = all(v["loaded"] >= IMAGES for v in (ours_cold, ours_warm, base_cold, base_warm))
-    met = (complete and ours_warm["bytes"] == 0 and ours_warm["images"] == 0 and ours_warm["lookups"] == 0
-           and base_warm["bytes"] >= 0.95 * base_cold["bytes"] > 0)
+    met = (
+        complete
+        and ours_warm["bytes"] == 0
+        and ours_warm["images"] == 0
+        and ours_warm["lookups"] == 0
+        and base_warm["bytes"] >= 0.95 * base_cold["bytes"] > 0
+    )
     result = Result(
-        ROW, NAME + f" ({IMAGES} images, Chromium)",
+        ROW,
+        NAME + f" ({IMAGES} images, Chromium)",
         ours=f"cold: {ours_cold['lookups']} lookups ({ours_cold['lookup_keys']} keys), {mb(ours_cold['bytes'])}, "
-             f"LCP {ours_cold['lcp']:.0f} ms; warm: {ours_warm['lookups']} lookups, {mb(ours_warm['bytes'])} "
-             f"({ours_warm['images']} image requests), LCP {ours_warm['lcp']:.0f} ms",
+        f"LCP {ours_cold['lcp']:.0f} ms; warm: {ours_warm['lookups']} lookups, {mb(ours_warm['bytes'])} "
+        f"({ours_warm['images']} image requests), LCP {ours_warm['lcp']:.0f} ms",
         reference=f"plain <img>: cold {mb(base_cold['bytes'])}, LCP {base_cold['lcp']:.0f} ms; "
-                  f"reload {mb(base_warm['bytes'])} ({base_warm['images']} image requests), LCP {base_warm['lcp']:.0f} ms",
+        f"reload {mb(base_warm['bytes'])} ({base_warm['images']} image requests), LCP {base_warm['lcp']:.0f} ms",
         ratio=f"warm reload: {mb(ours_warm['bytes'])} vs {mb(base_warm['bytes'])}",
         goal="warm: 0 image bytes, 0 lookups; baseline re-downloads all",
         met=met,

@@ -10,6 +10,7 @@ adapter over real files, counting HEADs per side.
 The reference is the ceiling of any cache filled on demand: every key's first request must
 go to storage, so at best 1 - distinct keys / requests of them can hit.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -18,8 +19,8 @@ import time
 from collections import Counter
 
 from api.app import create_app
-from api.services import build_services, job_settings
 from api.clock import ManualClock
+from api.services import build_services, job_settings
 
 from .common import Result, cleanup_for, pre_refresh_for, settings_for, write_files
 from .context import DB_HITRATE, Context
@@ -51,7 +52,7 @@ def replay(ctx: Context, requests: int, key_count: int, *, cache_ttl: int | None
     write_files(ctx.images, keys, b"")
     by_rank = keys[:]
     rng.shuffle(by_rank)  # popularity is not alphabetical
-    weights = list(itertools.accumulate(1.0 / (rank ** ZIPF_S) for rank in range(1, key_count + 1)))
+    weights = list(itertools.accumulate(1.0 / (rank**ZIPF_S) for rank in range(1, key_count + 1)))
     picks = rng.choices(range(key_count), cum_weights=weights, k=requests)
 
     client = ctx.client(DB_HITRATE)
@@ -66,7 +67,7 @@ def replay(ctx: Context, requests: int, key_count: int, *, cache_ttl: int | None
     if warm:  # what the `warm` job (or the gallery listing) does: seed metadata from a listing
         seeder = job.extensions["url_cache"]
         for start in range(0, key_count, 500):
-            seeder.seed(job_storage.head(k) for k in keys[start:start + 500])
+            seeder.seed(job_storage.head(k) for k in keys[start : start + 500])
         job_storage.calls.clear()
     counts: Counter[str] = Counter()
     for cache in caches:
@@ -104,10 +105,21 @@ def replay(ctx: Context, requests: int, key_count: int, *, cache_ttl: int | None
         later = requests - at
         after = ((l1 - base["l1_hits"]) + (l2 - base["l2_hits"])) / later if later else None
     return {
-        "requests": requests, "keys": key_count, "l1": l1, "l2": l2, "misses": counts["l2_misses"],
-        "hit_rate": (l1 + l2) / requests, "distinct": len(set(picks)), "request_heads": serving_storage.calls["head"],
-        "job_heads": job_storage.calls["head"], "refreshed": refreshed, "sweeps": sweeps, "after": after,
-        "elapsed": time.monotonic() - began, "hours": (now - T0) / 3600, "how": how,
+        "requests": requests,
+        "keys": key_count,
+        "l1": l1,
+        "l2": l2,
+        "misses": counts["l2_misses"],
+        "hit_rate": (l1 + l2) / requests,
+        "distinct": len(set(picks)),
+        "request_heads": serving_storage.calls["head"],
+        "job_heads": job_storage.calls["head"],
+        "refreshed": refreshed,
+        "sweeps": sweeps,
+        "after": after,
+        "elapsed": time.monotonic() - began,
+        "hours": (now - T0) / 3600,
+        "how": how,
     }
 
 
@@ -120,9 +132,10 @@ def run(ctx: Context) -> Result:
     requests = r["requests"]
     ceiling = 1 - r["distinct"] / requests
     result = Result(
-        ROW, NAME + f" ({requests:,} requests, Zipf {ZIPF_S} over {r['keys']:,} keys, 24 h)",
+        ROW,
+        NAME + f" ({requests:,} requests, Zipf {ZIPF_S} over {r['keys']:,} keys, 24 h)",
         ours=f"{r['hit_rate']:.2%} (L1 {r['l1'] / requests:.2%}, L2 {r['l2'] / requests:.2%}); "
-             f"{_calls_per_1000(r):.1f} storage calls per 1,000 requests",
+        f"{_calls_per_1000(r):.1f} storage calls per 1,000 requests",
         reference=f"on-demand ceiling {ceiling:.2%} ({r['distinct']:,} distinct keys)",
         ratio=f"{r['hit_rate'] / ceiling:.4f} of ceiling",
         goal=">= 99.5% overall",
@@ -142,13 +155,18 @@ def run(ctx: Context) -> Result:
         result.details.append("quick mode: 20,000 requests over 2,000 keys, same 24 h; what-ifs skipped")
         return result
     # What-ifs, smaller (100,000 requests over 10,000 keys, same day and seed), side by side.
-    variants = [("today's settings", {}), ("CACHE_TTL_SECONDS=3600 (the first default)", {"cache_ttl": 3600}),
-                ("today's settings + keys seeded by a listing (warm job) first", {"warm": True})]
+    variants = [
+        ("today's settings", {}),
+        ("CACHE_TTL_SECONDS=3600 (the first default)", {"cache_ttl": 3600}),
+        ("today's settings + keys seeded by a listing (warm job) first", {"warm": True}),
+    ]
     lines = []
     for label, knobs in variants:
         v = replay(ctx, 100_000, 10_000, **knobs)
-        lines.append(f"{label}: {v['hit_rate']:.2%}, {_calls_per_1000(v):.1f} storage calls per 1,000 "
-                     f"(request path {1000 * v['request_heads'] / v['requests']:.1f}, pre-refresh "
-                     f"{1000 * v['job_heads'] / v['requests']:.1f})")
+        lines.append(
+            f"{label}: {v['hit_rate']:.2%}, {_calls_per_1000(v):.1f} storage calls per 1,000 "
+            f"(request path {1000 * v['request_heads'] / v['requests']:.1f}, pre-refresh "
+            f"{1000 * v['job_heads'] / v['requests']:.1f})"
+        )
     result.details.append("what-if, 100,000 requests over 10,000 keys, same 24 h: " + "; ".join(lines))
     return result

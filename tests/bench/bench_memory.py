@@ -8,6 +8,7 @@ The expiry index and access sets cost memory per key too: reported apart, with u
 L1 is filled to L1_MAX_ENTRIES through `resolve_many` (so each item holds its signed URL) and
 measured with tracemalloc.
 """
+
 from __future__ import annotations
 
 import gc
@@ -48,7 +49,7 @@ def run(ctx: Context) -> list[Result]:
     cache = url_cache_for(settings, storage, client=ours_client)
     used_before = _used(ours_client)
     for start in range(0, count, 500):
-        cache.seed(infos[start:start + 500])
+        cache.seed(infos[start : start + 500])
     cache.flush()
     pipe = ours_client.pipeline(transaction=False)
     now = time.time()
@@ -60,7 +61,7 @@ def run(ctx: Context) -> list[Result]:
         total = 0
         for start in range(0, len(names_), 1000):
             pipe = client.pipeline(transaction=False)
-            for name in names_[start:start + 1000]:
+            for name in names_[start : start + 1000]:
                 pipe.memory_usage(name, samples=0)
             total += sum(n or 0 for n in pipe.execute())
         return total
@@ -77,18 +78,27 @@ def run(ctx: Context) -> list[Result]:
     naive = RedisCache(host=ref_client, key_prefix="flask_cache_", default_timeout=3600)
     stamp = int(now)
     for start in range(0, count, 500):
-        naive.set_many({
-            f"resolve:{info.key}": {
-                "key": info.key, "url": cos.sign(info.key, stamp, stamp + 7200), "expires_at": stamp + 7200,
-                "refresh_at": stamp + 3600, "etag": info.etag, "content_type": info.content_type, "size": info.size,
-            } for info in infos[start:start + 500]
-        })
+        naive.set_many(
+            {
+                f"resolve:{info.key}": {
+                    "key": info.key,
+                    "url": cos.sign(info.key, stamp, stamp + 7200),
+                    "expires_at": stamp + 7200,
+                    "refresh_at": stamp + 3600,
+                    "etag": info.etag,
+                    "content_type": info.content_type,
+                    "size": info.size,
+                }
+                for info in infos[start : start + 500]
+            }
+        )
     naive_bytes = usage(ref_client, [f"flask_cache_resolve:{k}" for k in names]) / count
     ours_client.flushdb()
     ref_client.flushdb()
 
     redis_row = Result(
-        ROW, NAME + f" in Redis (MEMORY USAGE, {count:,} entries)",
+        ROW,
+        NAME + f" in Redis (MEMORY USAGE, {count:,} entries)",
         ours=f"{entry_bytes:.0f} B per entry (value {value_len:.0f} B, key {len(L2_PREFIX) + len(names[0])} B)",
         reference=f"naive URL cache (pickle, full COS URL): {naive_bytes:.0f} B",
         ratio=f"{naive_bytes / entry_bytes:.2f}x smaller",
@@ -105,11 +115,11 @@ def run(ctx: Context) -> list[Result]:
     # L1 at its bound, with signed URLs, measured by tracemalloc.
     bound = settings.l1_max_entries
     more = keys(bound + 1000)[count:]
-    write_files(ctx.images, more[:max(0, bound - count)], b"\xff\xd8\xff" + b"m" * 4093)
+    write_files(ctx.images, more[: max(0, bound - count)], b"\xff\xd8\xff" + b"m" * 4093)
     l1_keys_all = (names + more)[:bound]
     seeder = url_cache_for(settings, storage, client=ours_client)
     for start in range(0, bound, 500):
-        seeder.seed(storage.head(k) for k in l1_keys_all[start:start + 500])
+        seeder.seed(storage.head(k) for k in l1_keys_all[start : start + 500])
     seeder.close()
     fresh = url_cache_for(settings_for(ctx.data_dir, ctx.redis.url(DB_MEMORY), access_flush_seconds=0.0), storage)
     gc.collect()
@@ -117,7 +127,7 @@ def run(ctx: Context) -> list[Result]:
     first = tracemalloc.take_snapshot()
     wanted = [str(k) + "" for k in l1_keys_all]  # the keys as a request would bring them
     for start in range(0, bound, 500):
-        fresh.resolve_many(wanted[start:start + 500])
+        fresh.resolve_many(wanted[start : start + 500])
     fresh.flush()
     del wanted
     gc.collect()
@@ -129,12 +139,14 @@ def run(ctx: Context) -> list[Result]:
     cache.close()
     ours_client.flushdb()
     l1_row = Result(
-        ROW + "b", NAME + f" in L1 at its bound (L1_MAX_ENTRIES={bound:,})",
+        ROW + "b",
+        NAME + f" in L1 at its bound (L1_MAX_ENTRIES={bound:,})",
         ours=f"{grown / 1e6:.1f} MB for {held:,} entries ({grown / max(1, held):.0f} B each, with signed URL)",
         reference="(no reference)",
         ratio="",
         goal="(context)",
     )
-    l1_row.details.append("per worker process; tracemalloc over filling L1 by resolve_many, after gc, "
-                          "counters and access buffer flushed")
+    l1_row.details.append(
+        "per worker process; tracemalloc over filling L1 by resolve_many, after gc, counters and access buffer flushed"
+    )
     return [redis_row, l1_row]

@@ -9,14 +9,26 @@ cold L1 (a key this process has not served within L1_TTL_SECONDS); the L1 path i
 The test server is a Python process on loopback: a real COS HEAD crosses a network and takes
 milliseconds more, so these ratios understate the gap in production.
 """
+
 from __future__ import annotations
 
 import time
 from urllib.parse import quote
 
-from .common import Node, PyLoad, Result, fmt_ratio, fmt_us, get_request, median, run_wrk, url_cache_for, wrk_paths_script
 from api.cache.url_cache import L2_PREFIX
 
+from .common import (
+    Node,
+    PyLoad,
+    Result,
+    fmt_ratio,
+    fmt_us,
+    get_request,
+    median,
+    run_wrk,
+    url_cache_for,
+    wrk_paths_script,
+)
 from .context import DB_NAIVE, DB_NAIVE_NODE, Context
 
 ROW = "3"
@@ -42,8 +54,9 @@ def _run(ctx: Context, server, cos_settings_for, cos_storage_for) -> list[Result
     for key in keys:
         server.put(key, b"\xff\xd8\xff" + b"p" * 2045)
     ctx.client(DB_NAIVE).flushdb()
-    settings = cos_settings_for(server, redis_url=ctx.redis.url(DB_NAIVE), data_dir=ctx.data_dir,
-                                access_flush_seconds=5.0, log_level="warning")
+    settings = cos_settings_for(
+        server, redis_url=ctx.redis.url(DB_NAIVE), data_dir=ctx.data_dir, access_flush_seconds=5.0, log_level="warning"
+    )
     storage = cos_storage_for(server)
     cache = url_cache_for(settings, storage)
     client = storage.client
@@ -92,7 +105,8 @@ def _run(ctx: Context, server, cos_settings_for, cos_storage_for) -> list[Result
     l2, l1, bad = median(runs["ours_l2"]), median(runs["ours_l1"]), median(runs["naive"])
     ratio = bad / l2
     main = Result(
-        ROW, NAME + " (per resolve, in process, COS test server)",
+        ROW,
+        NAME + " (per resolve, in process, COS test server)",
         ours=f"{fmt_us(l2)} (L2 hit; L1 hit {fmt_us(l1)})",
         reference=f"SDK HEAD + get_presigned_url: {fmt_us(bad)}",
         ratio=f"{fmt_ratio(ratio)} faster (L1 hit: {fmt_ratio(bad / l1)})",
@@ -115,9 +129,15 @@ def _end_to_end(ctx: Context, server, keys: list[str]) -> Result:
     """3b: the same two designs served by gunicorn; HTTP and JSON costs are shared by both."""
     ctx.client(DB_NAIVE_NODE).flushdb()
     env = dict(
-        STORAGE_BACKEND="cos", COS_SECRET_ID=server.secret_id, COS_SECRET_KEY=server.secret_key,
-        COS_BUCKET=server.bucket, COS_REGION=server.region, COS_SCHEME="http",
-        COS_ENDPOINT=server.endpoint, COS_DOMAIN=server.endpoint, COS_TIMEOUT_SECONDS="5",
+        STORAGE_BACKEND="cos",
+        COS_SECRET_ID=server.secret_id,
+        COS_SECRET_KEY=server.secret_key,
+        COS_BUCKET=server.bucket,
+        COS_REGION=server.region,
+        COS_SCHEME="http",
+        COS_ENDPOINT=server.endpoint,
+        COS_DOMAIN=server.endpoint,
+        COS_TIMEOUT_SECONDS="5",
     )
     node = Node(ctx.data_dir, ctx.redis.url(DB_NAIVE_NODE), workers=2, **env).start()
     try:
@@ -141,7 +161,7 @@ def _end_to_end(ctx: Context, server, keys: list[str]) -> Result:
         measure(naive[:10])
         runs = {"ours": [], "naive": []}
         for index in range(rounds):
-            for name in (("ours", "naive") if index % 2 == 0 else ("naive", "ours")):
+            for name in ("ours", "naive") if index % 2 == 0 else ("naive", "ours"):
                 runs[name].append(measure(ours if name == "ours" else naive))
     finally:
         node.stop()
@@ -150,13 +170,16 @@ def _end_to_end(ctx: Context, server, keys: list[str]) -> Result:
     paired = median(x.rps / y.rps for x, y in zip(runs["ours"], runs["naive"]))
     errors = sum(r.errors for rs in runs.values() for r in rs)
     result = Result(
-        ROW + "b", NAME + " end to end (gunicorn, `GET /api/v1/urls/<key>` vs naive route)",
+        ROW + "b",
+        NAME + " end to end (gunicorn, `GET /api/v1/urls/<key>` vs naive route)",
         ours=f"{a:,.0f} req/s, p99 {median(r.p99 for r in runs['ours']) * 1e3:.2f} ms",
         reference=f"naive: {b:,.0f} req/s, p99 {median(r.p99 for r in runs['naive']) * 1e3:.2f} ms",
         ratio=f"{fmt_ratio(paired)} throughput",
         goal="(context)",
     )
-    result.details.append(f"{rounds} alternating rounds of {seconds} s, 8 connections, 2 workers; errors: {errors}. "
-                          "Framework and JSON costs are paid by both sides, so the end-to-end gap is smaller than the "
-                          "per-resolve one; the test server (Python, loopback) is also far faster than real COS")
+    result.details.append(
+        f"{rounds} alternating rounds of {seconds} s, 8 connections, 2 workers; errors: {errors}. "
+        "Framework and JSON costs are paid by both sides, so the end-to-end gap is smaller than the "
+        "per-resolve one; the test server (Python, loopback) is also far faster than real COS"
+    )
     return result

@@ -6,14 +6,15 @@ sweep on each side, alternating. If the sweep cost followed the index, the ratio
 Only the index and access sets are filled for the extra keys (their L2 entries, never read by a
 sweep, are left out to keep the run small).
 """
+
 from __future__ import annotations
 
 import random
 import time
 
 from api.app import create_app
-from api.redis_keys import ACCESS_KEY, INDEX_KEY
 from api.clock import ManualClock
+from api.redis_keys import ACCESS_KEY, INDEX_KEY
 
 from .common import Result, fmt_ms, fmt_ratio, local_storage, median, pre_refresh_for, settings_for, write_files
 from .context import DB_PRE_LARGE, DB_PRE_SMALL, Context
@@ -77,7 +78,7 @@ def run(ctx: Context) -> Result:
     index_reads: dict[str, list[float]] = {"small": [], "large": []}
     outcome = {}
     for index in range(ctx.pick(7, 3)):
-        for name in (("small", "large") if index % 2 == 0 else ("large", "small")):
+        for name in ("small", "large") if index % 2 == 0 else ("large", "small"):
             app, client = sides[name]
             _restore(client, due)
             cache = app.extensions["url_cache"]
@@ -98,7 +99,8 @@ def run(ctx: Context) -> Result:
     small, large = median(times["small"]), median(times["large"])
     ratio = large / small
     result = Result(
-        ROW, NAME + f" ({DUE:,} due keys)",
+        ROW,
+        NAME + f" ({DUE:,} due keys)",
         ours=f"{fmt_ms(large)} among {sizes['large']:,} indexed",
         reference=f"{fmt_ms(small)} among {sizes['small']:,} indexed",
         ratio=f"{ratio:.2f}x",
@@ -110,6 +112,7 @@ def run(ctx: Context) -> Result:
         f"keys against local storage",
         f"index read alone (ZRANGEBYSCORE + ZMSCORE): {fmt_ms(median(index_reads['large']))} vs "
         f"{fmt_ms(median(index_reads['small']))} ({fmt_ratio(median(index_reads['large']) / median(index_reads['small']))})",
-        f"filling the two indexes took {fill_seconds:.1f} s" + ("; quick mode uses 100,000 keys, not 1,000,000" if ctx.quick else ""),
+        f"filling the two indexes took {fill_seconds:.1f} s"
+        + ("; quick mode uses 100,000 keys, not 1,000,000" if ctx.quick else ""),
     ]
     return result

@@ -4,14 +4,26 @@
 same app, same gunicorn settings: the floor) vs nginx returning a fixed 302 (the ceiling).
 Rounds alternate between targets so machine noise hits all of them alike; medians are reported.
 """
-from __future__ import annotations
 
-from urllib.parse import quote
+from __future__ import annotations
 
 import os
 from dataclasses import fields
+from urllib.parse import quote
 
-from .common import Node, Nginx, PyLoad, Result, fmt_ms, fmt_ratio, get_request, http_get, median, run_wrk, wrk_paths_script
+from .common import (
+    Nginx,
+    Node,
+    PyLoad,
+    Result,
+    fmt_ms,
+    fmt_ratio,
+    get_request,
+    http_get,
+    median,
+    run_wrk,
+    wrk_paths_script,
+)
 from .context import DB_NODE, Context
 
 ROW = "1"
@@ -76,7 +88,9 @@ def run(ctx: Context) -> list[Result]:
     nginx = None
     nginx_binary = ctx.options.tools.get("nginx")
     if nginx_binary:
-        nginx = Nginx(nginx_binary, ctx.work, "/objects/demo/landscapes/image-000.jpg?exp=1800003600&sig=" + "A" * 43).start()
+        nginx = Nginx(
+            nginx_binary, ctx.work, "/objects/demo/landscapes/image-000.jpg?exp=1800003600&sig=" + "A" * 43
+        ).start()
         targets["nginx"] = lambda: _measure(ctx, nginx.base, nginx.port, floor, seconds)
     runs: dict[str, list] = {name: [] for name in targets}
     _measure(ctx, node.base, node.port, ours, 1)  # warm the connections and code paths
@@ -104,6 +118,7 @@ def run(ctx: Context) -> list[Result]:
 
     errors = {name: sum(r.errors for r in runs[name]) for name in runs}
     tool = runs["ours"][0].tool
+
     def paired(a: str, b: str, field: str) -> tuple[float, float, float]:
         """Median and range of the per-round ratio a/b (rounds pair runs made seconds apart)."""
         ratios = [getattr(x, field) / getattr(y, field) for x, y in zip(runs[a], runs[b])]
@@ -113,7 +128,8 @@ def run(ctx: Context) -> list[Result]:
     latency_ratio, l_low, l_high = paired("ours", "floor", "p99")
     load_after = os.getloadavg()[0]
     result = Result(
-        ROW, NAME + " (`/i/<key>` vs no-op Flask 302)",
+        ROW,
+        NAME + " (`/i/<key>` vs no-op Flask 302)",
         ours=f"{rps('ours'):,.0f} req/s, p50 {fmt_ms(p50('ours'))}, p99 {fmt_ms(p99('ours'))}",
         reference=f"floor: {rps('floor'):,.0f} req/s, p50 {fmt_ms(p50('floor'))}, p99 {fmt_ms(p99('floor'))}",
         ratio=f"{throughput_ratio:.2f}x throughput, {latency_ratio:.2f}x p99",
@@ -131,37 +147,56 @@ def run(ctx: Context) -> list[Result]:
         "errors (socket errors or non-2xx/3xx): " + ", ".join(f"{n} {e}" for n, e in errors.items()),
     ]
     if tool == "python":
-        result.details.append("wrk missing: the Python generator is probably the bottleneck, which squeezes ratios toward 1")
+        result.details.append(
+            "wrk missing: the Python generator is probably the bottleneck, which squeezes ratios toward 1"
+        )
     results = [result]
-    result.details.append("Redis commands per cached `/i/` request (INFO commandstats over 20 requests): "
-                          + (", ".join(f"{name} {n:g}" for name, n in sorted(per_request.items())) or "none"))
+    result.details.append(
+        "Redis commands per cached `/i/` request (INFO commandstats over 20 requests): "
+        + (", ".join(f"{name} {n:g}" for name, n in sorted(per_request.items())) or "none")
+    )
     if "ours_nolimit" in runs:
         free, _, _ = paired("ours_nolimit", "floor_nolimit", "rps")
         free_p99, _, _ = paired("ours_nolimit", "floor_nolimit", "p99")
-        results.append(Result(
-            ROW + "b", "Redirect hot path with RATE_LIMIT_ENABLED=false (what the limiter costs)",
-            ours=f"{rps('ours_nolimit'):,.0f} req/s, p50 {fmt_ms(p50('ours_nolimit'))}, p99 {fmt_ms(p99('ours_nolimit'))}",
-            reference=f"floor on that node: {rps('floor_nolimit'):,.0f} req/s, p99 {fmt_ms(p99('floor_nolimit'))}",
-            ratio=f"{free:.2f}x throughput, {free_p99:.2f}x p99",
-            goal="(diagnosis)",
-            details=["a second node, same settings but RATE_LIMIT_ENABLED=false, its own no-op floor, measured in "
-                     "the same alternating rounds; the limiter also slows the floor route a little (its before_request "
-                     f"hook runs on every route): floors {rps('floor'):,.0f} vs {rps('floor_nolimit'):,.0f} req/s. "
-                     "The row-1 node keeps the limiter on (production default) with its limit lifted "
-                     "(RATE_LIMIT_PUBLIC and RATE_LIMIT_DELIVERY = 100000000 per second) so one load-generating address is not refused"],
-        ))
+        results.append(
+            Result(
+                ROW + "b",
+                "Redirect hot path with RATE_LIMIT_ENABLED=false (what the limiter costs)",
+                ours=f"{rps('ours_nolimit'):,.0f} req/s, p50 {fmt_ms(p50('ours_nolimit'))}, p99 {fmt_ms(p99('ours_nolimit'))}",
+                reference=f"floor on that node: {rps('floor_nolimit'):,.0f} req/s, p99 {fmt_ms(p99('floor_nolimit'))}",
+                ratio=f"{free:.2f}x throughput, {free_p99:.2f}x p99",
+                goal="(diagnosis)",
+                details=[
+                    "a second node, same settings but RATE_LIMIT_ENABLED=false, its own no-op floor, measured in "
+                    "the same alternating rounds; the limiter also slows the floor route a little (its before_request "
+                    f"hook runs on every route): floors {rps('floor'):,.0f} vs {rps('floor_nolimit'):,.0f} req/s. "
+                    "The row-1 node keeps the limiter on (production default) with its limit lifted "
+                    "(RATE_LIMIT_PUBLIC and RATE_LIMIT_DELIVERY = 100000000 per second) so one load-generating address is not refused"
+                ],
+            )
+        )
     if "nginx" in runs:
         ceiling, _, _ = paired("ours", "nginx", "rps")
-        results.append(Result(
-            ROW + "c", "Redirect hot path vs nginx fixed 302 (ceiling)",
-            ours=f"{rps('ours'):,.0f} req/s, p99 {fmt_ms(p99('ours'))}",
-            reference=f"nginx: {rps('nginx'):,.0f} req/s, p99 {fmt_ms(p99('nginx'))}",
-            ratio=f"{ceiling:.2f}x throughput ({fmt_ratio(1 / ceiling)} slower)",
-            goal="(context)",
-            details=["nginx: 2 workers, access log off, same wrk settings; with one core taken by wrk it is "
-                     "bounded by the generator as much as by itself"],
-        ))
+        results.append(
+            Result(
+                ROW + "c",
+                "Redirect hot path vs nginx fixed 302 (ceiling)",
+                ours=f"{rps('ours'):,.0f} req/s, p99 {fmt_ms(p99('ours'))}",
+                reference=f"nginx: {rps('nginx'):,.0f} req/s, p99 {fmt_ms(p99('nginx'))}",
+                ratio=f"{ceiling:.2f}x throughput ({fmt_ratio(1 / ceiling)} slower)",
+                goal="(context)",
+                details=[
+                    "nginx: 2 workers, access log off, same wrk settings; with one core taken by wrk it is "
+                    "bounded by the generator as much as by itself"
+                ],
+            )
+        )
     else:
-        results.append(Result(ROW + "c", "Redirect hot path vs nginx fixed 302 (ceiling)",
-                              skipped="nginx is not installed (make bench installs it with apt)"))
+        results.append(
+            Result(
+                ROW + "c",
+                "Redirect hot path vs nginx fixed 302 (ceiling)",
+                skipped="nginx is not installed (make bench installs it with apt)",
+            )
+        )
     return results

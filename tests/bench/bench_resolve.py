@@ -6,6 +6,7 @@ Every key is in Redis (L2) and in no worker's L1: each iteration uses keys never
 seeded into Redis the way the gallery listing seeds them. Redis round trips and commands per
 batch are counted in process, on the same UrlCache code, with a counting redis-py connection.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -15,8 +16,19 @@ from urllib.parse import quote
 
 import redis
 
-from .common import (CountingConnection, Node, Result, commandstats, fmt_ms, fmt_ratio, local_storage, median,
-                     settings_for, url_cache_for, write_files)
+from .common import (
+    CountingConnection,
+    Node,
+    Result,
+    commandstats,
+    fmt_ms,
+    fmt_ratio,
+    local_storage,
+    median,
+    settings_for,
+    url_cache_for,
+    write_files,
+)
 from .context import DB_NODE, Context
 
 ROW = "2"
@@ -32,7 +44,7 @@ def _seed(ctx: Context, keys: list[str], db: int) -> None:
     storage = local_storage(ctx.images)
     cache = url_cache_for(settings_for(ctx.data_dir, ctx.redis.url(db)), storage)
     for start in range(0, len(keys), 500):
-        cache.seed(storage.head(k) for k in keys[start:start + 500])
+        cache.seed(storage.head(k) for k in keys[start : start + 500])
     cache.close()
 
 
@@ -127,8 +139,8 @@ def _run(ctx: Context, node: Node) -> Result:
     for index in range(iterations):
         for name in clients:
             client = clients[name]
-            first = keys[next(fresh):][:BATCH]
-            second = keys[next(fresh):][:BATCH]
+            first = keys[next(fresh) :][:BATCH]
+            second = keys[next(fresh) :][:BATCH]
             if index % 2 == 0:
                 times[name]["batch"].append(client.batch(first))
                 times[name]["singles"].append(client.singles(second))
@@ -153,9 +165,10 @@ def _run(ctx: Context, node: Node) -> Result:
     pairs = [s_ / b_ for s_, b_ in zip(times["ours"]["singles"], times["ours"]["batch"])]
     speedup = median(pairs)  # per iteration: its batch and its singles ran back to back
     result = Result(
-        ROW, NAME + f" ({BATCH} L2-cached keys, HTTP)",
+        ROW,
+        NAME + f" ({BATCH} L2-cached keys, HTTP)",
         ours=f"1 batch: {fmt_ms(batch)}; cache: {inproc['trips']} Redis round trip, {inproc['commands']} command(s)"
-             + (" (+ the rate limiter's EVALSHA)" if server_side.get("evalsha") else ""),
+        + (" (+ the rate limiter's EVALSHA)" if server_side.get("evalsha") else ""),
         reference=f"{BATCH} singles: {fmt_ms(singles)}",
         ratio=f"{fmt_ratio(speedup)} faster",
         goal=">= 50x, 1 round trip",

@@ -3,6 +3,7 @@
 Both sign a GET for the same keys with the same credentials and host; no I/O on either side
 (`get_presigned_url` is local too). Ours is `CosStorage.sign`, the product path.
 """
+
 from __future__ import annotations
 
 import time
@@ -17,8 +18,13 @@ NAME = "COS signer"
 def _storage():
     from api.storage.cos import CosStorage
 
-    return CosStorage(secret_id="AKIDbenchmark00000000000000000000000", secret_key="benchmarkSecretKey00000000000000",
-                      bucket="images-1250000000", region="ap-beijing", scheme="https")
+    return CosStorage(
+        secret_id="AKIDbenchmark00000000000000000000000",
+        secret_key="benchmarkSecretKey00000000000000",
+        bucket="images-1250000000",
+        region="ap-beijing",
+        scheme="https",
+    )
 
 
 def keys(count: int = 200) -> list[str]:
@@ -48,8 +54,17 @@ def run(ctx: Context) -> Result:
     runs = interleaved({"ours": ours, "sdk": sdk}, ctx.pick(15, 5))
     a, b = median(runs["ours"]), median(runs["sdk"])
     ratio = b / a
-    result = Result(ROW, NAME + " (µs per URL)", ours=fmt_us(a), reference=f"SDK get_presigned_url: {fmt_us(b)}",
-                    ratio=f"{fmt_ratio(ratio)} faster", goal=">= 4x", met=ratio >= 4)
-    result.details.append(f"{len(runs['ours'])} alternating rounds of {len(names)} keys (ASCII, spaces, CJK); "
-                          f"medians. Per round, ours: {', '.join(fmt_us(x) for x in runs['ours'])}")
+    result = Result(
+        ROW,
+        NAME + " (µs per URL)",
+        ours=fmt_us(a),
+        reference=f"SDK get_presigned_url: {fmt_us(b)}",
+        ratio=f"{fmt_ratio(ratio)} faster",
+        goal=">= 4x",
+        met=ratio >= 4,
+    )
+    result.details.append(
+        f"{len(runs['ours'])} alternating rounds of {len(names)} keys (ASCII, spaces, CJK); "
+        f"medians. Per round, ours: {', '.join(fmt_us(x) for x in runs['ours'])}"
+    )
     return result

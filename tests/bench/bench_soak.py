@@ -7,6 +7,7 @@ short negative entry). An error is a socket error, a timeout, or any other statu
 worker is sampled every 2 s; growth is measured from the end of warm-up (the first fifth, at
 least 60 s in the full run, long enough for L1 entries to start expiring) to the end.
 """
+
 from __future__ import annotations
 
 import json
@@ -151,7 +152,9 @@ def _run(ctx: Context, node: Node, keys: list[str]) -> Result:
     expected = {302, 200, 404}
     unexpected = sum(n for code, n in statuses.items() if code not in expected)
     # Every 404 must come from a miss key, every 302 from a cached key: more than sent is wrong.
-    surplus = max(0, statuses.get(404, 0) - sent.get("miss", 0)) + max(0, statuses.get(302, 0) - sent.get("redirect", 0))
+    surplus = max(0, statuses.get(404, 0) - sent.get("miss", 0)) + max(
+        0, statuses.get(302, 0) - sent.get("redirect", 0)
+    )
     errors = load.errors + unexpected + surplus
     growth = {}
     for pid, points in samples.items():
@@ -161,15 +164,20 @@ def _run(ctx: Context, node: Node, keys: list[str]) -> Result:
     worst = max(growth.values()) if growth else float("nan")
     restarted = len(alive) < len(workers)
     result = Result(
-        ROW, NAME + f" ({duration / 60:g} min mixed load)" if duration >= 60 else NAME + f" ({duration} s mixed load)",
+        ROW,
+        NAME + f" ({duration / 60:g} min mixed load)" if duration >= 60 else NAME + f" ({duration} s mixed load)",
         ours=f"{errors} errors in {load.requests:,} requests ({load.rps:,.0f} req/s); worst worker RSS growth {worst:+.1%}",
-        reference="RSS from end of warm-up to end: " + ", ".join(
+        reference="RSS from end of warm-up to end: "
+        + ", ".join(
             f"{_after(samples[pid], warmup)[0] / 2**20:.1f} -> {_after(samples[pid], warmup)[-1] / 2**20:.1f} MB"
-            for pid in workers if _after(samples[pid], warmup)),
+            for pid in workers
+            if _after(samples[pid], warmup)
+        ),
         ratio=", ".join(f"{g:+.1%}" for g in growth.values()),
         goal="0 errors, RSS growth <= 5% per worker",
         met=errors == 0 and bool(growth) and worst <= 0.05 and not restarted,
     )
+
     def trajectory(points):
         marks, out = [duration * f for f in (0.2, 0.4, 0.6, 0.8, 1.0)], []
         for mark in marks:
@@ -178,12 +186,15 @@ def _run(ctx: Context, node: Node, keys: list[str]) -> Result:
         return " / ".join(out)
 
     result.details += [
-        f"{load.tool}, {CONNECTIONS} connections; sent: " + ", ".join(f"{k} {v:,}" for k, v in sorted(sent.items()))
-        + "; statuses: " + ", ".join(f"{c}: {n:,}" for c, n in sorted(statuses.items())),
+        f"{load.tool}, {CONNECTIONS} connections; sent: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(sent.items()))
+        + "; statuses: "
+        + ", ".join(f"{c}: {n:,}" for c, n in sorted(statuses.items())),
         f"p50 {load.p50 * 1e3:.2f} ms, p99 {load.p99 * 1e3:.2f} ms; socket errors/timeouts {load.errors}; "
         f"warm-up {warmup} s excluded from RSS growth; RSS at start of load: "
         + ", ".join(f"{samples[pid][0][1] / 2**20:.1f} MB" for pid in workers if samples[pid]),
-        "RSS (MB) at 20/40/60/80/100% of the run: " + "; ".join(
-            f"worker {n + 1}: {trajectory(samples[pid])}" for n, pid in enumerate(workers) if samples[pid]) + ("; a worker died during the run" if restarted else ""),
+        "RSS (MB) at 20/40/60/80/100% of the run: "
+        + "; ".join(f"worker {n + 1}: {trajectory(samples[pid])}" for n, pid in enumerate(workers) if samples[pid])
+        + ("; a worker died during the run" if restarted else ""),
     ]
     return result

@@ -2,6 +2,7 @@
 
 Everything listens on 127.0.0.1 only, on free ports, and every load run is bounded in time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,9 +17,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import redis
 
@@ -111,7 +112,7 @@ class RedisServer:
     def __init__(self, work: Path) -> None:
         self.server = EmbeddedRedis(work / "redis", persist=False)
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self.server.start()
         return self
 
@@ -218,9 +219,15 @@ class Node:
         self.process: subprocess.Popen | None = None
         self.log = data_dir / f"gunicorn-{self.port}.log"
 
-    def start(self, timeout: float = 30.0) -> "Node":
-        command = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf",
-                   "tests.bench.app:create_bench_app()"]
+    def start(self, timeout: float = 30.0) -> Node:
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:api.gunicorn_conf",
+            "tests.bench.app:create_bench_app()",
+        ]
         # The access log (one line per request, like production) goes to a file nobody reads.
         with open(os.devnull, "wb") as sink, open(self.log, "wb") as errors:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=sink, stderr=errors)
@@ -229,7 +236,9 @@ class Node:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                if http_get(self.base + "/healthz")[0] == 200 and len(self.worker_pids()) >= int(self.env["WEB_CONCURRENCY"]):
+                if http_get(self.base + "/healthz")[0] == 200 and len(self.worker_pids()) >= int(
+                    self.env["WEB_CONCURRENCY"]
+                ):
                     return self
             except OSError:
                 pass
@@ -256,7 +265,7 @@ class Node:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> "Node":
+    def __enter__(self) -> Node:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -302,7 +311,7 @@ class Nginx:
         self.location = location
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         (self.prefix / "logs").mkdir(parents=True, exist_ok=True)
         conf = self.prefix / "nginx.conf"
         temp = self.prefix / "tmp"
@@ -330,8 +339,9 @@ http {{
   }}
 }}
 """)
-        self.process = subprocess.Popen([self.binary, "-p", str(self.prefix), "-c", str(conf)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [self.binary, "-p", str(self.prefix), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -410,13 +420,30 @@ end
 """
 
 
-def run_wrk(wrk: str, base: str, script: str, seconds: float, connections: int, work: Path,
-            threads: int = 1, timeout: str = "5s") -> Load:
+def run_wrk(
+    wrk: str,
+    base: str,
+    script: str,
+    seconds: float,
+    connections: int,
+    work: Path,
+    threads: int = 1,
+    timeout: str = "5s",
+) -> Load:
     """Run wrk against `base` with a Lua `script`; parse its summary (and our `STATUS` lines)."""
     path = work / f"wrk-{time.monotonic_ns()}.lua"
     path.write_text(script)
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-               f"--timeout={timeout}", "-s", str(path), base]
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        f"--timeout={timeout}",
+        "-s",
+        str(path),
+        base,
+    ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed: {out.stderr[-1000:]}")
@@ -471,7 +498,7 @@ class PyLoad:
                 if not length or re.search(rb"\r\nconnection:\s*close", head, re.I):
                     writer.close()
                     reader = writer = None
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                 errors.append(1)
                 if writer is not None:
                     writer.close()
@@ -488,7 +515,9 @@ class PyLoad:
         async def main() -> float:
             deadline = time.monotonic() + seconds
             start = time.perf_counter()
-            await asyncio.gather(*(self._worker(deadline, latencies, statuses, kinds, errors) for _ in range(connections)))
+            await asyncio.gather(
+                *(self._worker(deadline, latencies, statuses, kinds, errors) for _ in range(connections))
+            )
             return time.perf_counter() - start
 
         elapsed = asyncio.run(main())
@@ -504,8 +533,10 @@ def get_request(path: str) -> bytes:
 
 
 def post_request(path: str, body: bytes, content_type: str = "application/json") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def scratch() -> Path:

