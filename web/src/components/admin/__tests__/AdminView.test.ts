@@ -103,6 +103,9 @@ describe('AdminView', () => {
     useAdminAuth().signOut()
     useSelection().clear()
   })
+  afterEach(() => {
+    document.body.innerHTML = ''
+  })
 
   it('refuses a wrong token with a clear message and keeps nothing', async () => {
     installBackend()
@@ -229,5 +232,64 @@ describe('AdminView', () => {
     expect(wrapper.text()).toContain('Keys may not contain “.” or “..” segments.')
     expect(wrapper.get('[data-testid="batch-refresh-button"]').attributes('disabled')).toBeDefined()
     expect(calls.some((c) => c.path === '/api/v1/tasks/batch-refresh')).toBe(false)
+  })
+
+  /** Element Plus's confirmation dialog, answered with its primary button. */
+  async function confirmDialog() {
+    await flushPromises()
+    const confirm = document.querySelector<HTMLButtonElement>('.el-message-box .el-button--primary')
+    expect(confirm).not.toBeNull()
+    confirm?.click()
+    await flushPromises()
+  }
+
+  const messages = () => [...document.querySelectorAll('.el-message')].map((m) => m.textContent?.trim())
+
+  it('warms a prefix and flushes a prefix after confirming, saying what happened', async () => {
+    const { calls, fetch } = installBackend({
+      'POST /api/v1/tasks/warm': () => json(202, { task_id: 'warm-task', status: 'queued' }),
+      'DELETE /api/v1/cache': () => json(200, { flushed: 3 }),
+    })
+    const wrapper = mount(AdminView, { attachTo: document.body })
+    await signIn(wrapper, TOKEN)
+
+    await wrapper.get('input[data-testid="warm-prefix-input"]').setValue(' albums/ ')
+    await wrapper.get('[data-testid="warm-button"]').trigger('click')
+    await flushPromises()
+    expect(calls).toContainEqual({ method: 'POST', path: '/api/v1/tasks/warm', body: { prefix: 'albums/' } })
+    expect(messages()).toContain('Warm-up queued (task warm-task)')
+
+    await wrapper.get('input[data-testid="flush-target-input"]').setValue('albums/')
+    await wrapper.get('[data-testid="flush-button"]').trigger('click')
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false) // not before the answer
+    await confirmDialog()
+    expect(calls).toContainEqual({ method: 'DELETE', path: '/api/v1/cache', body: undefined })
+    expect(fetch.mock.calls.find(([, init]) => init?.method === 'DELETE')?.[0]).toBe('/api/v1/cache?prefix=albums%2F')
+    expect(messages()).toContain('Flushed 3 entries')
+  })
+
+  it('shows a failed action as a message and stays signed in', async () => {
+    installBackend({
+      'POST /api/v1/tasks/warm': () => json(503, errorBody('queue_unavailable', 'Queue down')),
+    })
+    const wrapper = mount(AdminView, { attachTo: document.body })
+    await signIn(wrapper, TOKEN)
+    await wrapper.get('[data-testid="warm-button"]').trigger('click')
+    await flushPromises()
+    expect(messages().some((m) => m?.includes('Queue down'))).toBe(true)
+    expect(wrapper.find('[data-testid="stat-cards"]').exists()).toBe(true)
+    expect(wrapper.get('[data-testid="warm-button"]').classes()).not.toContain('is-loading')
+  })
+
+  it('revokes a running task after confirming', async () => {
+    const { calls } = installBackend({
+      'DELETE /api/v1/tasks/task-running-1': () => new Response(null, { status: 204 }),
+    })
+    const wrapper = mount(AdminView, { attachTo: document.body })
+    await signIn(wrapper, TOKEN)
+    await wrapper.get('[data-task-id="task-running-1"] [data-testid="task-revoke"]').trigger('click')
+    await confirmDialog()
+    expect(calls).toContainEqual({ method: 'DELETE', path: '/api/v1/tasks/task-running-1', body: undefined })
+    expect(messages().some((m) => m?.includes('task-running-1'))).toBe(true)
   })
 })
