@@ -84,6 +84,7 @@ def _register_http(app: Flask, services: Services) -> None:
     api = JsonErrorApi(app)
     api.register_converter(KeyConverter, lambda converter: {"type": "string", "description": "object key"})
     auth.document(api)
+    app.extensions["openapi"] = api
     for module in (urls, images, delivery, health, tasks, admin_cache, monitoring):
         api.register_blueprint(module.bp)
     delivered = [delivery.bp]
@@ -93,7 +94,7 @@ def _register_http(app: Flask, services: Services) -> None:
     app.register_blueprint(docs.bp)
     app.register_blueprint(monitoring.metrics_bp)
     app.register_blueprint(web.bp)
-    register_error_handlers(app)
+    register_error_handlers(app, api)
     instrumentation.init_app(app)  # before the limiter, so a 429 is timed too
     admin = [tasks.bp, admin_cache.bp, monitoring.bp, monitoring.metrics_bp]
     rate_limit.init_app(app, services.settings, [urls.bp, images.bp], delivered, admin)

@@ -90,7 +90,7 @@ class JsonErrorApi(Api):
         return error_response(error.code or 500, http_error_code(error), message, None, headers)
 
 
-def register_error_handlers(app: Flask) -> None:
+def register_error_handlers(app: Flask, api: JsonErrorApi) -> None:
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
         return error_response(error.status, error.code, error.message, error.details, error.headers)
@@ -111,6 +111,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
-            return app.extensions["smorest_api"].handle_http_exception(error)
+            return api.handle_http_exception(error)
         log.exception("unhandled error")
         return error_response(500, ErrorCode.INTERNAL_ERROR, "unexpected server error")

@@ -6,6 +6,8 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
 
+from ..vocabulary import ErrorCode
+
 
 class _Schema(ma.Schema):
     class Meta:
@@ -41,7 +43,7 @@ class ResolveBatchArgsSchema(_Schema):
 
 class KeyErrorSchema(_Schema):
     key = fields.Raw(dump_only=True)
-    code = fields.String(dump_only=True)
+    code = fields.Enum(ErrorCode, by_value=True, dump_only=True)
     message = fields.String(dump_only=True)
 
 

@@ -7,8 +7,7 @@ from flask import current_app
 from marshmallow import fields, validate
 
 from ..monitoring import MAX_SERIES_MINUTES
-
-TASK_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "lost", "revoked")
+from ..vocabulary import TaskStatus
 
 
 class _Schema(ma.Schema):
@@ -62,7 +61,7 @@ class ProgressSchema(_Schema):
 class TaskSchema(_Schema):
     task_id = fields.String(dump_only=True)
     name = fields.String(dump_only=True, metadata={"description": "refresh, batch_refresh, warm, pre_refresh, cleanup"})
-    status = fields.String(dump_only=True, metadata={"description": " | ".join(TASK_STATUSES)})
+    status = fields.Enum(TaskStatus, by_value=True, dump_only=True)
     progress = fields.Nested(ProgressSchema, dump_only=True, allow_none=True)
     enqueued_at = fields.Float(dump_only=True, allow_none=True, metadata={"description": "Epoch seconds"})
     started_at = fields.Float(dump_only=True, allow_none=True, metadata={"description": "Epoch seconds"})
@@ -77,7 +76,7 @@ class TaskSchema(_Schema):
 
 
 class TaskListArgsSchema(_Schema):
-    status = fields.String(load_default=None, validate=validate.OneOf(TASK_STATUSES))
+    status = fields.Enum(TaskStatus, by_value=True, load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 

@@ -62,7 +62,7 @@ def is_lost(record: Record, alive: set[str], now: float, stale_seconds: float) -
 
 def view(task_id: str, record: Record, lost: bool) -> dict[str, Any]:
     """What the API and the admin console show of a task."""
-    status = record.get("status", TaskStatus.QUEUED)
+    status = TaskStatus(record.get("status", TaskStatus.QUEUED))
     if status == TaskStatus.RUNNING and lost:
         status = TaskStatus.LOST
     progress = None
