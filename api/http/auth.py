@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TypeVar
 
 from flask import Blueprint, request
 
+from ..vocabulary import ErrorCode
 from . import context
 from .errors import ApiError
 
+B = TypeVar("B", bound=Blueprint)
+
 SECURITY_SCHEME = "bearerAuth"
-SECURITY = [{SECURITY_SCHEME: []}]
+SECURITY: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
 ADMIN_BLUEPRINT_ATTR = "iuc_admin"
 
 
@@ -42,12 +46,12 @@ def check_admin() -> None:
     if token is None:
         raise ApiError(
             401,
-            "auth_required",
+            ErrorCode.AUTH_REQUIRED,
             "This endpoint needs the admin token: `Authorization: Bearer <token>`.",
             headers={"WWW-Authenticate": 'Bearer realm="admin"'},
         )
     if not token_matches(token, context.settings().effective_admin_token):
-        raise ApiError(403, "invalid_token", "The admin token is not valid.")
+        raise ApiError(403, ErrorCode.INVALID_TOKEN, "The admin token is not valid.")
 
 
 def _guard():
@@ -55,7 +59,7 @@ def _guard():
         check_admin()
 
 
-def protect(bp: Blueprint) -> Blueprint:
+def protect(bp: B) -> B:
     """Require the admin token on every route of `bp` (checked before arguments are parsed)."""
     bp.before_request(_guard)
     setattr(bp, ADMIN_BLUEPRINT_ATTR, True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Request, Response
 
 from ..storage import RangeNotSatisfiable, Storage
+from ..vocabulary import ErrorCode
 from .errors import error_response
 
 
@@ -47,7 +48,7 @@ def stream_object(
         size = storage.head(key).size
         return error_response(
             416,
-            "range_not_satisfiable",
+            ErrorCode.RANGE_NOT_SATISFIABLE,
             "requested range not satisfiable",
             headers={"Content-Range": f"bytes */{size}"},
         )
