@@ -214,6 +214,8 @@ describe('ImageGrid', () => {
     expect(fetchBatch).not.toHaveBeenCalled()
 
     MockIntersectionObserver.intersect(images.slice(0, 6), true)
+    // The resolver sends on a zero-delay timer once the task is over.
+    await vi.waitFor(() => expect(fetchBatch).toHaveBeenCalled())
     await flushPromises()
     expect(fetchBatch).toHaveBeenCalledOnce()
     expect(fetchBatch.mock.calls[0]?.[0]).toEqual(keysOf(wrapper).slice(0, 6))
