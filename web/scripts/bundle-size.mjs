@@ -2,6 +2,7 @@
 // Prints the gzipped JavaScript (and CSS) each route downloads, from Vite's build manifest.
 // Gallery = the entry and its static imports (everything needed for the first paint of `/`).
 // Admin = what navigating to /admin adds on top (its lazy chunk and the imports not yet loaded).
+// Admin, deferred = what the admin chunk loads once it runs (the charts), after the console shows.
 // Usage: npm run build && npm run size
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
-/** @type {Record<string, {file: string, imports?: string[], css?: string[], isEntry?: boolean, src?: string}>} */
+/** @type {Record<string, {file: string, imports?: string[], dynamicImports?: string[], css?: string[], isEntry?: boolean, src?: string}>} */
 const manifest = JSON.parse(readFileSync(join(dist, '.vite', 'manifest.json'), 'utf8'))
 
 /**
@@ -51,14 +52,23 @@ if (!entry || !adminId) throw new Error('manifest has no entry or no AdminView c
 
 const gallery = closure(entry)
 const admin = new Set([...closure(adminId)].filter((id) => !gallery.has(id)))
+const deferred = new Set()
+for (const id of admin) {
+  for (const lazy of manifest[id]?.dynamicImports ?? []) {
+    for (const child of closure(lazy)) if (!gallery.has(child) && !admin.has(child)) deferred.add(child)
+  }
+}
 const galleryFiles = files(gallery)
 const adminFiles = files(admin)
+const deferredFiles = files(deferred)
 const galleryCss = [...galleryFiles.css]
 const adminCss = [...adminFiles.css].filter((file) => !galleryFiles.css.has(file))
+const deferredCss = [...deferredFiles.css].filter((file) => !galleryFiles.css.has(file) && !adminFiles.css.has(file))
 
 const rows = [
   ['gallery route, initial load', total(galleryFiles.js), galleryFiles.js.size, galleryCss.reduce((s, f) => s + gz(f), 0)],
   ['admin route, added on navigation', total(adminFiles.js), adminFiles.js.size, adminCss.reduce((s, f) => s + gz(f), 0)],
+  ['admin charts, loaded after that', total(deferredFiles.js), deferredFiles.js.size, deferredCss.reduce((s, f) => s + gz(f), 0)],
 ]
 console.log('route                              JS gzip   chunks   CSS gzip')
 for (const [name, js, count, css] of rows) {

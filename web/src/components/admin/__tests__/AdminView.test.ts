@@ -6,6 +6,8 @@ import { useAdminAuth } from '@/composables/useAdminAuth'
 import { useSelection } from '@/stores/selection'
 import AdminView from '@/views/AdminView.vue'
 
+import { stubLayoutSize } from '../../../../tests/layout'
+
 enableAutoUnmount(afterEach)
 
 const TOKEN = 's3cret'
@@ -102,6 +104,7 @@ describe('AdminView', () => {
     sessionStorage.clear()
     useAdminAuth().signOut()
     useSelection().clear()
+    stubLayoutSize() // the charts draw once their chunk has loaded
   })
   afterEach(() => {
     document.body.innerHTML = ''
@@ -146,6 +149,11 @@ describe('AdminView', () => {
     expect(rows[1]?.find('[data-testid="task-revoke"]').exists()).toBe(false)
 
     expect(calls.some((c) => c.path === '/api/v1/monitoring/timeseries')).toBe(true)
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="chart-traffic"] [role="img"]').exists()).toBe(true))
+    expect(wrapper.get('[data-testid="chart-traffic"] [role="img"]').attributes('aria-label')).toBe(
+      'Cache lookups per minute. 3 points; latest: Hits: 20, Misses: 2.',
+    )
+    expect(wrapper.get('[data-testid="chart-hit-rate"] [role="img"]').attributes('aria-label')).toContain('91%')
     expect(wrapper.get('[data-testid="admin-docs-link"]').attributes('href')).toBe('/docs')
   })
 
