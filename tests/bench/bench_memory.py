@@ -17,7 +17,7 @@ import tracemalloc
 
 from flask_caching.backends.rediscache import RedisCache
 
-from api.cache.url_cache import ACCESS_KEY, INDEX_KEY, L2_PREFIX
+from api.redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX
 
 from .common import Result, local_storage, settings_for, url_cache_for, write_files
 from .context import DB_MEMORY, DB_MEMORY_REF, Context

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
-from api.cache.url_cache import L2_PREFIX
+from api.redis_keys import L2_PREFIX
 
 from .common import (
     Node,
