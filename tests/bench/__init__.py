@@ -5,3 +5,7 @@ and writes `docs/BENCHMARKS.md`. Every figure is a ratio between two things meas
 run, on 127.0.0.1, bounded in time. One module per row (`bench_*.py`), so pytest never collects
 them (see `conftest.py` here as well).
 """
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout

@@ -16,8 +16,9 @@ import time
 import traceback
 from pathlib import Path
 
-from .common import ROOT, Result
+from . import ROOT
 from .report import code_state, write_report
+from .results import Result
 
 MODULES = [
     "bench_redirect",

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import time
 
-from .common import ROOT, Result
+from . import ROOT
 from .context import Context
+from .results import Result
 
 ROW = "8"
 NAME = "Browser gallery"

@@ -22,8 +22,9 @@ from api.app import create_app
 from api.clock import ManualClock
 from api.services import build_services, job_settings
 
-from .common import Result, cleanup_for, pre_refresh_for, settings_for, write_files
 from .context import DB_HITRATE, Context
+from .product import SIGNING_SECRET, cleanup_for, pre_refresh_for, settings_for, write_files
+from .results import Result
 
 ROW = "6"
 NAME = "Hit rate, simulated day"
@@ -34,8 +35,6 @@ ZIPF_S = 1.1
 
 def _storage(ctx: Context):
     from tests.support import CountingStorage
-
-    from .common import SIGNING_SECRET
 
     return CountingStorage(ctx.images, secret=SIGNING_SECRET)
 

@@ -19,8 +19,9 @@ from flask_caching.backends.rediscache import RedisCache
 
 from api.redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX
 
-from .common import Result, local_storage, settings_for, url_cache_for, write_files
 from .context import DB_MEMORY, DB_MEMORY_REF, Context
+from .product import local_storage, settings_for, url_cache_for, write_files
+from .results import Result
 
 ROW = "7"
 NAME = "Memory per entry"

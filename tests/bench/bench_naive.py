@@ -17,19 +17,12 @@ from urllib.parse import quote
 
 from api.redis_keys import L2_PREFIX
 
-from .common import (
-    Node,
-    PyLoad,
-    Result,
-    fmt_ratio,
-    fmt_us,
-    get_request,
-    median,
-    run_wrk,
-    url_cache_for,
-    wrk_paths_script,
-)
 from .context import DB_NAIVE, DB_NAIVE_NODE, Context
+from .load import PyLoad, get_request, run_wrk, wrk_paths_script
+from .node import Node
+from .product import url_cache_for
+from .results import Result
+from .stats import fmt_ratio, fmt_us, median
 
 ROW = "3"
 NAME = "Naive design"

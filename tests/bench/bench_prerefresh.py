@@ -16,8 +16,10 @@ from api.app import create_app
 from api.clock import ManualClock
 from api.redis_keys import ACCESS_KEY, INDEX_KEY
 
-from .common import Result, fmt_ms, fmt_ratio, local_storage, median, pre_refresh_for, settings_for, write_files
 from .context import DB_PRE_LARGE, DB_PRE_SMALL, Context
+from .product import local_storage, pre_refresh_for, settings_for, write_files
+from .results import Result
+from .stats import fmt_ms, fmt_ratio, median
 
 ROW = "5"
 NAME = "Pre-refresh scaling"

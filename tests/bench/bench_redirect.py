@@ -11,20 +11,14 @@ import os
 from dataclasses import fields
 from urllib.parse import quote
 
-from .common import (
-    Nginx,
-    Node,
-    PyLoad,
-    Result,
-    fmt_ms,
-    fmt_ratio,
-    get_request,
-    http_get,
-    median,
-    run_wrk,
-    wrk_paths_script,
-)
+from .client import http_get
 from .context import DB_NODE, Context
+from .load import PyLoad, get_request, run_wrk, wrk_paths_script
+from .nginx import Nginx
+from .node import Node
+from .redis_server import commandstats
+from .results import Result
+from .stats import fmt_ms, fmt_ratio, median
 
 ROW = "1"
 NAME = "Redirect hot path"
@@ -46,8 +40,6 @@ def _measure(ctx: Context, base: str, port: int, paths: list[str], seconds: floa
 
 def _redis_commands_per_request(ctx: Context, base: str, paths: list[str]) -> dict[str, float]:
     """Server-side Redis commands (all clients of db 0: cache and limiter) per cached redirect."""
-    from .common import commandstats
-
     admin = ctx.client(DB_NODE)
     before = commandstats(admin)
     for path in paths[:20]:

@@ -16,20 +16,12 @@ from urllib.parse import quote
 
 import redis
 
-from .common import (
-    CountingConnection,
-    Node,
-    Result,
-    commandstats,
-    fmt_ms,
-    fmt_ratio,
-    local_storage,
-    median,
-    settings_for,
-    url_cache_for,
-    write_files,
-)
 from .context import DB_NODE, Context
+from .node import Node
+from .product import local_storage, settings_for, url_cache_for, write_files
+from .redis_server import CountingConnection, commandstats
+from .results import Result
+from .stats import fmt_ms, fmt_ratio, median
 
 ROW = "2"
 NAME = "Batch resolve"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 
-from .common import Result, fmt_ratio, fmt_us, interleaved, median
 from .context import Context
+from .results import Result
+from .stats import fmt_ratio, fmt_us, interleaved, median
 
 ROW = "4"
 NAME = "COS signer"

@@ -16,8 +16,11 @@ import threading
 import time
 from urllib.parse import quote
 
-from .common import Node, PyLoad, Result, get_request, http_get, lua_string, post_request, rss_bytes, run_wrk
+from .client import http_get
 from .context import DB_SOAK, Context
+from .load import PyLoad, get_request, lua_string, post_request, run_wrk
+from .node import Node, rss_bytes
+from .results import Result
 
 ROW = "9"
 NAME = "Soak"

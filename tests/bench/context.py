@@ -1,12 +1,16 @@
-"""What the rows of one run share: scratch folder, one Redis server, demo images, one API node."""
+"""What the rows of one run share: options, scratch folder, one Redis server, demo images, one API node."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from .common import Node, Options, RedisServer, remove, scratch
+from .node import Node
+from .redis_server import RedisServer
 
 # Redis dbs: each row keeps to its own so none sees another's keys.
 DB_NODE = 0  # the shared API node (rows 1, 2, 8)
@@ -18,6 +22,16 @@ DB_HITRATE = 9
 DB_PRE_SMALL = 10
 DB_PRE_LARGE = 11
 DB_SOAK = 12
+
+
+@dataclass
+class Options:
+    quick: bool
+    work: Path  # scratch folder of this run
+    tools: dict[str, str | None]  # wrk, nginx, chromium: path or None
+
+    def pick(self, full, quick):
+        return quick if self.quick else full
 
 
 class Context:
@@ -62,11 +76,8 @@ class Context:
         if self._node is not None:
             self._node.stop()
         self.redis.stop()
-        remove(self.work)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 def new_context(quick: bool, tools: dict) -> Context:
-    return Context(Options(quick=quick, work=scratch(), tools=tools))
-
-
-__all__ = ["Context", "Path", "new_context"]
+    return Context(Options(quick=quick, work=Path(tempfile.mkdtemp(prefix="iuc-bench-")), tools=tools))

@@ -9,7 +9,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from .common import Result
+from . import ROOT
+from .results import Result
 
 QUICK_NOTE = "**Quick mode**: shortened runs and smaller data sets, a smoke test; its figures are indicative only. "
 PACKAGES = [
@@ -37,8 +38,6 @@ def _version(command: list[str]) -> str:
 
 def code_state() -> str:
     """The commit measured, and any uncommitted changes to the product it ran with."""
-    from .common import ROOT
-
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
