@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   {
-    ignores: ['web/dist/**', 'node_modules/**', 'web/src/types/*.d.ts', '.venv/**', 'api/**', 'jobs/**', 'tests/**', 'e2e/**'],
+    ignores: ['web/dist/**', 'node_modules/**', 'web/src/types/*.d.ts', 'web/src/api/schema.d.ts', '.venv/**', 'api/**', 'jobs/**', 'tests/**', 'e2e/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

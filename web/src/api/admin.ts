@@ -1,7 +1,16 @@
 import { encodeKeyPath } from '@/utils/keys'
 
 import { request } from './client'
-import type { MonitoringStats, Task, TaskAccepted, TaskStatus, Timeseries } from './types'
+import type {
+  BatchAccepted,
+  CacheFlushed,
+  MonitoringStats,
+  Task,
+  TaskAccepted,
+  TaskList,
+  TaskStatus,
+  Timeseries,
+} from './types'
 
 /** The server's cap on keys per batch refresh. */
 export const MAX_BATCH_REFRESH = 10_000
@@ -21,7 +30,7 @@ export function createAdminApi(token: () => string | null) {
       }),
 
     tasks: (params: { status?: TaskStatus | ''; limit?: number } = {}, signal?: AbortSignal) =>
-      request<{ items: Task[] }>('/api/v1/tasks', {
+      request<TaskList>('/api/v1/tasks', {
         ...auth(),
         query: { status: params.status, limit: params.limit },
         signal,
@@ -40,7 +49,7 @@ export function createAdminApi(token: () => string | null) {
       }),
 
     batchRefresh: (imageKeys: string[]) =>
-      request<TaskAccepted>('/api/v1/tasks/batch-refresh', {
+      request<BatchAccepted>('/api/v1/tasks/batch-refresh', {
         ...auth(),
         method: 'POST',
         body: { image_keys: imageKeys },
@@ -55,14 +64,14 @@ export function createAdminApi(token: () => string | null) {
 
     /** Flush every entry, or only the keys under `prefix`. */
     flushCache: (prefix?: string) =>
-      request<{ flushed: number }>('/api/v1/cache', {
+      request<CacheFlushed>('/api/v1/cache', {
         ...auth(),
         method: 'DELETE',
         query: { prefix },
       }),
 
     flushKey: (key: string) =>
-      request<{ flushed: number }>(`/api/v1/cache/${encodeKeyPath(key)}`, {
+      request<CacheFlushed>(`/api/v1/cache/${encodeKeyPath(key)}`, {
         ...auth(),
         method: 'DELETE',
       }),

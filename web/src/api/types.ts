@@ -1,129 +1,49 @@
-/** Shapes of the backend's JSON API (api/http). Times are epoch seconds. */
+/**
+ * Shapes of the backend's JSON API, taken from its OpenAPI schema: `openapi.json` is the
+ * backend's committed copy (`make openapi`), `schema.d.ts` is generated from it
+ * (`npm run gen:api`; `npm run lint` fails while it is stale). Times are epoch seconds.
+ *
+ * Response schemas list no `required` fields (marshmallow's dump writes every field), so the
+ * generator runs with `--properties-required-by-default`. Where a generated type does not fit,
+ * the override below says why.
+ */
+import type { components } from './schema'
 
-export interface ApiErrorBody {
-  error: { code: string; message: string; details: unknown }
-}
+type Schemas = components['schemas']
 
-export interface ImageItem {
-  key: string
-  size: number
-  etag: string | null
-  content_type: string | null
-  last_modified: number | string | null
-}
+/** `error.code` of every error body; the classification in `vocabulary.ts` is exhaustive over it. */
+export type ErrorCode = Schemas['ErrorBody']['code']
 
-export interface ImagePage {
-  items: ImageItem[]
-  next_cursor: string | null
-}
+/** Where a background task is; `vocabulary.ts` says which statuses are final. */
+export type TaskStatus = Schemas['Task']['status']
 
-export interface ResolvedUrl {
-  key: string
-  url: string
-  expires_at: number
-  refresh_at: number
-  etag: string | null
-  content_type?: string | null
-  size?: number | null
-}
+export type ApiErrorBody = Schemas['Error']
 
-export interface ResolveErrorItem {
-  key: string
-  code: string
-  message: string
-}
+export type ImageItem = Schemas['Image']
+export type ImagePage = Schemas['ImageList']
 
-export interface BatchResolveResponse {
-  items: ResolvedUrl[]
-  errors: ResolveErrorItem[]
-}
+export type ResolvedUrl = Schemas['ResolvedUrl']
+/** A key the batch resolve refused; `key` echoes what was sent (any JSON value). */
+export type ResolveErrorItem = Schemas['KeyError']
+export type BatchResolveResponse = Schemas['ResolveBatch']
 
-export const TASK_STATUSES = [
-  'queued',
-  'running',
-  'retrying',
-  'succeeded',
-  'failed',
-  'lost',
-  'revoked',
-] as const
+export type TaskProgress = Schemas['Progress']
 
-export type TaskStatus = (typeof TASK_STATUSES)[number]
+/**
+ * A task as listed. `progress` is overridden: the schema's nullable nested object comes out as
+ * `Progress | Record<string, never> | null` (apispec writes `allow_none` on a nested schema as
+ * `anyOf` with an empty nullable object), while the backend sends a Progress or null.
+ */
+export type Task = Omit<Schemas['Task'], 'progress'> & { readonly progress: TaskProgress | null }
+export type TaskList = Omit<Schemas['TaskList'], 'items'> & { readonly items: Task[] }
 
-/** Statuses after which a task never changes again. */
-export const FINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set([
-  'succeeded',
-  'failed',
-  'lost',
-  'revoked',
-])
+/** Answer of refresh and warm (`202`). */
+export type TaskAccepted = Schemas['TaskAccepted']
+/** Answer of batch refresh (`202`): also how many distinct keys were queued. */
+export type BatchAccepted = Schemas['BatchAccepted']
+export type CacheFlushed = Schemas['CacheFlushed']
 
-export interface TaskProgress {
-  done: number
-  failed: number
-  /** null while the total is still unknown (a warm job still listing its prefix). */
-  total: number | null
-}
-
-export interface Task {
-  task_id: string
-  name: string
-  status: TaskStatus
-  progress: TaskProgress | null
-  enqueued_at: number | null
-  started_at: number | null
-  finished_at: number | null
-  result: unknown
-  error: string | null
-  retries: number
-}
-
-export interface TaskAccepted {
-  task_id: string
-  status?: TaskStatus
-  count?: number
-}
-
-export interface HitStats {
-  hits: number
-  misses: number
-  hit_rate: number | null
-}
-
-export interface Alert {
-  code: string
-  level: 'info' | 'warning' | 'critical' | 'error' | string
-  message: string
-  value: number | null
-  threshold: number | null
-}
-
-export interface MonitoringStats {
-  cache: {
-    l1: HitStats
-    l2: HitStats
-    overall: HitStats
-    signs: number
-    storage_calls: number
-    storage_errors: number
-  }
-  refresh: { succeeded: number; failed: number }
-  queue: { pending: number; scheduled: number }
-  workers: { id: string; last_seen: number }[]
-  tasks: { failure_rate: number | null }
-  alerts: Alert[]
-  degraded: boolean
-  generated_at: number
-}
-
-export interface TimeseriesPoint {
-  t: number
-  hits: number
-  misses: number
-  errors: number
-  queue_depth: number
-}
-
-export interface Timeseries {
-  points: TimeseriesPoint[]
-}
+export type Alert = Schemas['Alert']
+export type MonitoringStats = Schemas['Stats']
+export type TimeseriesPoint = Schemas['Point']
+export type Timeseries = Schemas['Timeseries']

@@ -32,6 +32,7 @@ const en = {
     rateLimitedFor:
       'Too many requests (429). Try again in {seconds} second. | Too many requests (429). Try again in {seconds} seconds.',
     notFound: 'Not found.',
+    accessDenied: 'The storage refuses access to this image.',
     invalidKey: 'This image key is not valid.',
     tooLarge: 'Too large: {message}',
     server: 'Server error ({status}): {message}',

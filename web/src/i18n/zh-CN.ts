@@ -29,6 +29,7 @@ const zhCN: Messages = {
     rateLimited: '请求过于频繁（429），请稍后再试。',
     rateLimitedFor: '请求过于频繁（429），请在 {seconds} 秒后重试。',
     notFound: '未找到。',
+    accessDenied: '存储拒绝访问此图片。',
     invalidKey: '图片键无效。',
     tooLarge: '内容过大：{message}',
     server: '服务器错误（{status}）：{message}',

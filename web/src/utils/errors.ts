@@ -2,15 +2,21 @@ import { ApiError } from '@/api/client'
 import type { MessageKey, MessageParams } from '@/i18n'
 
 import { ImageLoadError } from '../composables/useSmartImage'
-import { ResolveError } from './resolver'
+import { ResolveError, type ResolveErrorCode } from './resolver'
 
 type Translate = (key: MessageKey, params?: MessageParams) => string
 
-const RESOLVE_CODES: Record<string, MessageKey> = {
+/** Per-key resolve errors with a sentence of their own; the others quote the server. */
+const RESOLVE_CODES: Partial<Record<ResolveErrorCode, MessageKey>> = {
   not_found: 'errors.notFound',
-  path_traversal: 'errors.invalidKey',
+  access_denied: 'errors.accessDenied',
   invalid_key: 'errors.invalidKey',
+  empty_key: 'errors.invalidKey',
+  invalid_encoding: 'errors.invalidKey',
   key_too_long: 'errors.invalidKey',
+  control_character: 'errors.invalidKey',
+  absolute_key: 'errors.invalidKey',
+  path_traversal: 'errors.invalidKey',
   prefix_not_allowed: 'errors.invalidKey',
 }
 

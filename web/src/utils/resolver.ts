@@ -10,44 +10,46 @@
  */
 import { ApiError } from '@/api/client'
 import { resolveUrls } from '@/api/images'
-import type { BatchResolveResponse, ResolvedUrl } from '@/api/types'
+import type { BatchResolveResponse, ErrorCode, ResolvedUrl } from '@/api/types'
+import { retryOf } from '@/api/vocabulary'
 
 import type { CachedUrl, ImageCache } from './imageCache'
 import { defaultTimers, type Timers } from './timers'
 
-/** A key the backend refused or could not find; `code` is the backend's (e.g. `not_found`). */
+/**
+ * Why one key has no URL: the backend's code (e.g. `not_found`), or `missing` when the answer
+ * left the key out.
+ */
+export type ResolveErrorCode = ErrorCode | 'missing'
+
+/** A key the backend refused or could not find. */
 export class ResolveError extends Error {
   override readonly name = 'ResolveError'
 
   constructor(
     readonly key: string,
-    readonly code: string,
+    readonly code: ResolveErrorCode,
     message: string,
   ) {
     super(message)
   }
 
-  /** These codes will not change by asking again; everything else might. */
+  /** Asking again cannot change the answer (`vocabulary.ts`); unknown codes might. */
   get permanent(): boolean {
-    return PERMANENT_CODES.has(this.code)
+    return retryOf(this.code) === 'permanent'
   }
 }
 
-const PERMANENT_CODES = new Set([
-  'not_found',
-  'path_traversal',
-  'invalid_key',
-  'bad_request',
-  'validation_error',
-  'forbidden',
-  'prefix_not_allowed',
-  'key_too_long',
-])
-
-/** True when asking again cannot help (bad key, missing object, 4xx other than 408/429). */
+/**
+ * True when asking again cannot help: a permanent code (bad key, missing object, storage refusing
+ * access), or a request the server refused with a 4xx other than 408/429.
+ */
 export function isPermanentResolveFailure(error: unknown): boolean {
   if (error instanceof ResolveError) return error.permanent
-  if (error instanceof ApiError) return error.kind === 'http' && !error.transient
+  if (error instanceof ApiError && error.kind === 'http') {
+    const retry = retryOf(error.code)
+    return retry ? retry === 'permanent' : !error.transient
+  }
   return false
 }
 
@@ -216,7 +218,7 @@ export class Resolver {
       if (asked.delete(item.key)) this.settle(lane, item.key, (d) => d.resolve(item))
     }
     for (const failure of response.errors ?? []) {
-      if (!asked.delete(failure.key)) continue
+      if (typeof failure.key !== 'string' || !asked.delete(failure.key)) continue
       const error = new ResolveError(failure.key, failure.code, failure.message)
       this.settle(lane, failure.key, (d) => d.reject(error))
     }

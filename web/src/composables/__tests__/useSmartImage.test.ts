@@ -3,7 +3,8 @@ import { effectScope, nextTick, ref, type EffectScope } from 'vue'
 
 import { ApiError } from '@/api/client'
 import type { CachedUrl } from '@/utils/imageCache'
-import { ResolveError, type ResolveOptions } from '@/utils/resolver'
+import type { ErrorCode } from '@/api/types'
+import { ResolveError, Resolver, type FetchBatch, type ResolveOptions } from '@/utils/resolver'
 
 import {
   ImageLoadError,
@@ -151,6 +152,40 @@ describe('useSmartImage', () => {
     expect(image.state.value).toBe('error')
     expect(image.error.value).toMatchObject({ code: 'not_found' })
     expect(vi.getTimerCount()).toBe(0)
+  })
+
+  describe('a per-key error from the real resolver', () => {
+    /** A backend that refuses `key` with `code` on every ask, plain or forced. */
+    function refusing(code: ErrorCode) {
+      const fetchBatch = vi.fn<FetchBatch>(async (keys) => ({
+        items: [],
+        errors: keys.map((key) => ({ key, code, message: code })),
+      }))
+      return { fetchBatch, resolver: new Resolver({ fetchBatch }) }
+    }
+
+    it.each<ErrorCode>(['access_denied', 'not_found', 'empty_key', 'absolute_key', 'control_character', 'invalid_encoding'])(
+      '%s is permanent: one resolve, no forced re-resolve, no proxy, the error slot',
+      async (code) => {
+        const { fetchBatch, resolver } = refusing(code)
+        const image = setup('private/a.png', { resolver })
+        await vi.advanceTimersByTimeAsync(60_000)
+        expect(fetchBatch).toHaveBeenCalledExactlyOnceWith(['private/a.png'], false)
+        expect(image.state.value).toBe('error')
+        expect(image.error.value).toMatchObject({ name: 'ResolveError', code })
+        expect(image.src.value).toBeUndefined()
+        expect(image.source.value).toBeUndefined()
+      },
+    )
+
+    it('storage_unavailable is transient: forced re-resolves with backoff, then the proxy', async () => {
+      const { fetchBatch, resolver } = refusing('storage_unavailable')
+      const image = setup('a.png', { resolver })
+      await vi.advanceTimersByTimeAsync(500 + 1000 + 2000 + 10)
+      expect(fetchBatch.mock.calls.map(([, refresh]) => refresh)).toEqual([false, true, true, true])
+      expect(image.source.value).toBe('proxy')
+      expect(image.state.value).toBe('loading')
+    })
   })
 
   it('retries a failing resolve (network) and then falls back to the proxy', async () => {

@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
 import { ApiError } from '@/api/client'
-import type { BatchResolveResponse } from '@/api/types'
+import type { BatchResolveResponse, ErrorCode } from '@/api/types'
 
 import { openImageCache, type CachedUrl, type ImageCache } from '../imageCache'
 import { isPermanentResolveFailure, ResolveError, Resolver, type FetchBatch } from '../resolver'
@@ -22,13 +22,14 @@ function signed(key: string, version = 1) {
 }
 
 /** A backend that answers every key, except those it is told to fail. */
-function fakeBackend(errors: Record<string, string> = {}) {
+function fakeBackend(errors: Record<string, ErrorCode> = {}) {
   const calls: { keys: string[]; refresh: boolean }[] = []
   const fetchBatch = vi.fn<FetchBatch>(async (keys, refresh) => {
     calls.push({ keys: [...keys], refresh })
     const response: BatchResolveResponse = { items: [], errors: [] }
     for (const key of keys) {
-      if (errors[key]) response.errors.push({ key, code: errors[key], message: `${errors[key]}: ${key}` })
+      const code = errors[key]
+      if (code) response.errors.push({ key, code, message: `${code}: ${key}` })
       else response.items.push(signed(key, calls.length))
     }
     return response

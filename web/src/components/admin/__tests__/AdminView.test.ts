@@ -1,7 +1,7 @@
 import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import type { MonitoringStats, Task } from '@/api/types'
+import type { ApiErrorBody, ErrorCode, MonitoringStats, Task } from '@/api/types'
 import { useAdminAuth } from '@/composables/useAdminAuth'
 import { useSelection } from '@/stores/selection'
 import AdminView from '@/views/AdminView.vue'
@@ -25,7 +25,7 @@ const stats: MonitoringStats = {
   refresh: { succeeded: 10, failed: 1 },
   queue: { pending: 3, scheduled: 2 },
   workers: [{ id: 'w1', last_seen: NOW - 5 }],
-  tasks: { failure_rate: 0.02 },
+  tasks: { succeeded: 49, failed: 1, failure_rate: 0.02 },
   alerts: [{ code: 'queue_depth', level: 'warning', message: 'Queue depth above 100', value: 150, threshold: 100 }],
   degraded: false,
   generated_at: NOW,
@@ -43,6 +43,8 @@ const tasks: Task[] = [
     result: null,
     error: null,
     retries: 0,
+    requeued: 0,
+    worker: 'w1',
   },
   {
     task_id: 'task-done-2',
@@ -55,6 +57,8 @@ const tasks: Task[] = [
     result: { ok: true },
     error: null,
     retries: 1,
+    requeued: 0,
+    worker: null,
   },
 ]
 
@@ -64,7 +68,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } })
 }
 
-const errorBody = (code: string, message: string) => ({ error: { code, message, details: null } })
+const errorBody = (code: ErrorCode, message: string): ApiErrorBody => ({ error: { code, message, details: null } })
 
 /** A fake backend: checks the bearer token like the real one, routes by method and path. */
 function installBackend(overrides: Record<string, Handler> = {}) {
@@ -84,8 +88,8 @@ function installBackend(overrides: Record<string, Handler> = {}) {
     const method = init.method ?? 'GET'
     calls.push({ method, path: url.pathname, body: init.body ? JSON.parse(String(init.body)) : undefined })
     const auth = (init.headers as Record<string, string>).Authorization
-    if (!auth) return json(401, errorBody('unauthorized', 'Missing token'))
-    if (auth !== `Bearer ${TOKEN}`) return json(403, errorBody('forbidden', 'Wrong token'))
+    if (!auth) return json(401, errorBody('auth_required', 'Missing token'))
+    if (auth !== `Bearer ${TOKEN}`) return json(403, errorBody('invalid_token', 'Wrong token'))
     const handler = routes[`${method} ${url.pathname}`]
     return handler ? handler(init, url) : json(404, errorBody('not_found', 'No route'))
   })
@@ -157,6 +161,19 @@ describe('AdminView', () => {
     expect(wrapper.get('[data-testid="admin-docs-link"]').attributes('href')).toBe('/docs')
   })
 
+  it('shows the queue as unknown, not as empty, while its Redis does not answer', async () => {
+    installBackend({
+      'GET /api/v1/monitoring/stats': () => json(200, { ...stats, queue: { pending: null, scheduled: null }, alerts: [] }),
+    })
+    const wrapper = mount(AdminView, { attachTo: document.body })
+    await signIn(wrapper, TOKEN)
+    const queue = wrapper.get('[data-testid="stat-queue-depth"]')
+    expect(queue.get('[data-testid="stat-value"]').text()).toBe('—')
+    expect(queue.attributes('data-value')).toBe('')
+    expect(queue.attributes('data-tone')).toBe('neutral')
+    expect(queue.text()).not.toContain('0')
+  })
+
   it('polls tasks faster while one runs and shows its new status', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
     try {
@@ -178,11 +195,34 @@ describe('AdminView', () => {
     }
   })
 
+  it('keeps polling fast while a task is lost (cleanup puts it back on the queue)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+    try {
+      const lost = { ...tasks[0]!, task_id: 'task-lost-3', status: 'lost' as const, worker: null }
+      const backend = installBackend({ 'GET /api/v1/tasks': () => json(200, { items: [lost, tasks[1]] }) })
+      await useAdminAuth().signIn(TOKEN)
+      const wrapper = mount(AdminView, { attachTo: document.body })
+      await vi.advanceTimersByTimeAsync(0)
+      const row = () => wrapper.get('[data-task-id="task-lost-3"]')
+      expect(row().attributes('data-status')).toBe('lost')
+      expect(row().find('[data-testid="task-revoke"]').exists()).toBe(true)
+      const taskCalls = () => backend.calls.filter((c) => c.path === '/api/v1/tasks').length
+      const before = taskCalls()
+
+      backend.routes['GET /api/v1/tasks'] = () => json(200, { items: [{ ...lost, status: 'queued' }, tasks[1]] })
+      await vi.advanceTimersByTimeAsync(2000) // the fast interval, not the idle 5 s
+      expect(taskCalls()).toBe(before + 1)
+      expect(row().attributes('data-status')).toBe('queued')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('goes back to the sign-in form with the reason when the token stops working', async () => {
     const backend = installBackend()
     const wrapper = mount(AdminView, { attachTo: document.body })
     await signIn(wrapper, TOKEN)
-    backend.routes['POST /api/v1/tasks/refresh'] = () => json(401, errorBody('unauthorized', 'Token revoked'))
+    backend.routes['POST /api/v1/tasks/refresh'] = () => json(401, errorBody('auth_required', 'Token revoked'))
 
     await wrapper.get('input[data-testid="refresh-key-input"]').setValue('a.png')
     await wrapper.get('[data-testid="refresh-button"]').trigger('click')
