@@ -10,8 +10,8 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import ADMIN_TOKEN
-from .support import expect_loaded, on_screen_keys, open_gallery
+from .gallery import expect_loaded, on_screen_keys, open_gallery
+from .stacks import ADMIN_TOKEN
 
 TASK_TIMEOUT = 30_000  # the worker picks tasks up within a second; the table polls every 2 s
 STATS_TIMEOUT = 30_000  # stats poll every 5 s; each worker writes its counters within 10 s

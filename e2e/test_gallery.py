@@ -8,22 +8,13 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import unquote, urlsplit
 
 from playwright.sync_api import expect
 
-from .support import (
-    METRICS,
-    Network,
-    expect_loaded,
-    expect_none_broken,
-    max_batches,
-    on_screen_keys,
-    open_gallery,
-    read_lcp,
-    record_lcp,
-    timing_breakdown,
-)
+from .gallery import expect_loaded, expect_none_broken, on_screen_keys, open_gallery
+from .metrics import METRICS
+from .network import Network, WireLog, image_key, max_batches
+from .timing import read_lcp, record_lcp, timing_breakdown
 
 PAGE_SIZE = 60  # ImageGrid's listing page
 
@@ -91,13 +82,7 @@ def test_warm_reload_needs_no_lookup_and_no_image_bytes(page, steady_stack):
     # (CDP: every image answered from its disk or memory cache, 0 encoded bytes received), the
     # page (Resource Timing: transferSize 0 means "from a local cache"; a 304 revalidation would
     # count its headers) and the server (no new /objects/ line in its access log).
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    wire: dict[str, dict] = {}
-    cdp.on("Network.requestWillBeSent", lambda e: _track(wire, e))
-    cdp.on("Network.requestServedFromCache", lambda e: wire.get(e["requestId"], {}).update(memory=True))
-    cdp.on("Network.responseReceived", lambda e: _on_cdp_response(wire, e))
-    cdp.on("Network.loadingFinished", lambda e: wire.get(e["requestId"], {}).update(bytes=e["encodedDataLength"]))
+    wire = WireLog(page)
     served_before = len(steady_stack.access_log(r'"GET /objects/'))
     network.clear()
     reloaded_at = time.time()
@@ -119,7 +104,7 @@ def test_warm_reload_needs_no_lookup_and_no_image_bytes(page, steady_stack):
         if key not in rolled_over:
             assert warm[key]["src"] == cold[key]["src"], f"{key}: a different URL after reload"
 
-    images = {rid: r for rid, r in wire.items() if r["path"].startswith("/objects/")}
+    images = {rid: r for rid, r in wire.requests.items() if r["path"].startswith("/objects/")}
     fresh = {rid: r for rid, r in images.items() if r["key"] in rolled_over}
     cached = {rid: r for rid, r in images.items() if rid not in fresh}
     assert {r["key"] for r in cached.values()} >= set(first_screen) - rolled_over
@@ -133,7 +118,7 @@ def test_warm_reload_needs_no_lookup_and_no_image_bytes(page, steady_stack):
             .filter((e) => new URL(e.name).pathname.startsWith('/objects/'))
             .map((e) => ({ url: e.name, transferSize: e.transferSize, encodedBodySize: e.encodedBodySize }))"""
     )
-    transferred = {t["url"]: t for t in timing if t["transferSize"] != 0 and _key_of(t["url"]) not in rolled_over}
+    transferred = {t["url"]: t for t in timing if t["transferSize"] != 0 and image_key(t["url"]) not in rolled_over}
     assert transferred == {}, f"image bytes transferred on warm reload: {transferred}"
     assert all(t["encodedBodySize"] > 0 for t in timing)  # the entries are real, timed, cached bodies
 
@@ -149,23 +134,6 @@ def test_warm_reload_needs_no_lookup_and_no_image_bytes(page, steady_stack):
     METRICS["gallery.warm.reload_seconds"] = round(time.time() - reloaded_at, 2)
     METRICS["gallery.warm.lcp_ms"] = round(warm_lcp["startTime"])
     METRICS.update({f"gallery.warm.{name}": value for name, value in timing_breakdown(page).items()})
-
-
-def _key_of(url: str) -> str:
-    path = urlsplit(url).path
-    return unquote(path[len("/objects/") :]) if path.startswith("/objects/") else ""
-
-
-def _track(wire: dict, event: dict) -> None:
-    url = event["request"]["url"]
-    wire[event["requestId"]] = {"url": url, "path": urlsplit(url).path, "key": _key_of(url)}
-
-
-def _on_cdp_response(wire: dict, event: dict) -> None:
-    entry = wire.get(event["requestId"])
-    if entry is not None:
-        response = event["response"]
-        entry.update(status=response["status"], disk=response.get("fromDiskCache", False))
 
 
 def _resolved_urls(page) -> dict[str, dict]:

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .support import open_gallery
+from .gallery import open_gallery
 
 ENGLISH = {"nav-gallery": "Gallery", "nav-admin": "Admin", "selection-toggle": "Select images"}
 CHINESE = {"nav-gallery": "图库", "nav-admin": "管理", "selection-toggle": "选择图片"}

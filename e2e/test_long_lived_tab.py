@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import time
 
-from .conftest import WINDOW_SECONDS
-from .support import (
-    METRICS,
-    Network,
-    expect_loaded,
-    expect_none_broken,
-    on_screen_keys,
-    open_gallery,
-    url_expiry,
-)
+from .gallery import expect_loaded, expect_none_broken, on_screen_keys, open_gallery
+from .metrics import METRICS
+from .network import Network, url_expiry
+from .stacks import WINDOW_SECONDS
 
 SAMPLER = """(keys) => {
     const watch = { keys, samples: 0, broken: [], expiredShown: [], minLeft: Infinity, history: {} }

@@ -15,7 +15,9 @@ import os
 
 from playwright.sync_api import expect
 
-from .support import METRICS, Network, expect_loaded, expect_none_broken, on_screen_keys, open_gallery, smart_image
+from .gallery import expect_loaded, expect_none_broken, on_screen_keys, open_gallery, smart_image
+from .metrics import METRICS
+from .network import Network
 
 GARBAGE = b"this is not an image\n" * 50
 
