@@ -41,6 +41,14 @@ class Lookup:
     keys: list[str]
     refresh: bool
     at: float
+    request: Request = field(repr=False)
+
+    def errors(self) -> dict[str, str]:
+        """Key -> error code, of the keys the backend answered with an error (waits for the answer)."""
+        response = self.request.response()
+        if response is None or not response.ok:
+            return {}
+        return {error["key"]: error["code"] for error in response.json().get("errors", [])}
 
 
 @dataclass
@@ -78,7 +86,7 @@ class Network:
         self.last_activity = time.monotonic()
         if request.method == "POST" and urlsplit(request.url).path == LOOKUP_PATH:
             body = request.post_data_json or {}
-            self.lookups.append(Lookup(list(body.get("keys", [])), bool(body.get("refresh")), time.time()))
+            self.lookups.append(Lookup(list(body.get("keys", [])), bool(body.get("refresh")), time.time(), request))
 
     def _on_response(self, response) -> None:
         self.last_activity = time.monotonic()

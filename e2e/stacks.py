@@ -59,6 +59,13 @@ class Stack:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
 
+    def stats(self) -> dict:
+        """The admin dashboard's numbers (`GET /api/v1/monitoring/stats`). Each process writes
+        its counts every ACCESS_FLUSH_SECONDS, so a count can lag that long behind the traffic."""
+        status, body = self.api("GET", "/api/v1/monitoring/stats", admin=True)
+        assert status == 200, body
+        return body
+
     def access_log(self, pattern: str) -> list[str]:
         """gunicorn access-log lines (honcho copies them into the stack log) matching `pattern`."""
         regex = re.compile(pattern)
