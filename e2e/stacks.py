@@ -40,7 +40,7 @@ class Stack:
     process: subprocess.Popen
     log_path: Path
     window_seconds: int
-    tree: dict[int, str] = field(default_factory=dict)  # descendants seen while running
+    tree: dict[int, str] = field(default_factory=dict, repr=False)  # descendants seen while running
 
     @property
     def images_dir(self) -> Path:
