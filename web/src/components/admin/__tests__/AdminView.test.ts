@@ -153,7 +153,10 @@ describe('AdminView', () => {
     expect(rows[1]?.find('[data-testid="task-revoke"]').exists()).toBe(false)
 
     expect(calls.some((c) => c.path === '/api/v1/monitoring/timeseries')).toBe(true)
-    await vi.waitFor(() => expect(wrapper.find('[data-testid="chart-traffic"] [role="img"]').exists()).toBe(true))
+    // The chart is a lazy chunk (ECharts): its first import can take seconds on a loaded machine.
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="chart-traffic"] [role="img"]').exists()).toBe(true), {
+      timeout: 10_000,
+    })
     expect(wrapper.get('[data-testid="chart-traffic"] [role="img"]').attributes('aria-label')).toBe(
       'Cache lookups per minute. 3 points; latest: Hits: 20, Misses: 2.',
     )
