@@ -63,6 +63,16 @@ describe('LineChart', () => {
     expect(series[0]?.color).toBe('#1f66c7')
   })
 
+  it("takes its colours from Element Plus's CSS variables", () => {
+    document.documentElement.style.setProperty('--el-color-primary', '#123456')
+    try {
+      const wrapper = mountChart({ times: [T], series: [{ name: 'Hits', values: [1] }] })
+      expect(optionOf(wrapper).series[0]?.color).toBe('#123456')
+    } finally {
+      document.documentElement.style.removeProperty('--el-color-primary')
+    }
+  })
+
   it('draws the lines as SVG', async () => {
     const wrapper = mountChart({ times: [T, T + 60], series: [{ name: 'Hits', values: [1, 2] }] })
     await flushPromises()
