@@ -41,8 +41,9 @@ lint: $(PY_STAMP) $(NODE_STAMP)
 	npm run lint
 
 ## The OpenAPI document the web app's types are generated from (a test holds the copy current).
-openapi: $(PY_STAMP)
+openapi: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m api.openapi > web/src/api/openapi.json
+	npm run gen:api
 
 ## mypy over api/ and jobs/ (strict on api/storage, api/cache and jobs): not yet clean, so not
 ## yet part of `lint`.
