@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import time
 
+from e2e.browser import CHROMIUM_ARGS
+
 from . import ROOT
 from .context import Context
 from .results import Result
@@ -33,14 +35,6 @@ def node_settings() -> tuple[int, int]:
     return s.url_window_seconds, s.url_min_remaining_seconds
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LCP_SCRIPT = """
 window.__lcp = 0;
 new PerformanceObserver((list) => {
