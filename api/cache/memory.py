@@ -38,10 +38,6 @@ class MemoryTier:
         with self._lock:
             return {key: self._items.get(key) for key in keys}
 
-    def put(self, key: str, entry: CacheEntry) -> None:
-        with self._lock:
-            self._items[key] = MemoryItem(entry)
-
     def put_many(self, entries: dict[str, CacheEntry]) -> None:
         with self._lock:
             for key, entry in entries.items():

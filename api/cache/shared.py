@@ -34,10 +34,6 @@ class SharedTier:
             else None
         )
 
-    @property
-    def enabled(self) -> bool:
-        return self._values is not None
-
     def read(self, keys: list[str]) -> dict[str, CacheEntry]:
         values = self._values
         if values is None or not keys:
