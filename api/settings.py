@@ -88,6 +88,19 @@ def _ratio(name: str, raw: str) -> float:
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def _size(name: str, raw: str) -> int:
+    """Bytes, with an optional unit as Redis writes them: `0`, `512kb`, `256mb`, `2gb`."""
+    text = raw.strip().lower()
+    number = text.rstrip("kmgb")
+    unit = text[len(number) :]
+    if not number.isdigit() or unit not in _SIZE_UNITS:
+        raise SettingsError(f"{name} must be a size such as 256mb, got {raw!r}")
+    return int(number) * _SIZE_UNITS[unit]
+
+
 def _rate_limits(name: str, raw: str) -> str:
     """flask-limiter notation, e.g. `300 per second; 6000 per minute`; checked at start."""
     from limits import parse_many
@@ -115,6 +128,9 @@ class Settings:
     data_dir: Path = _env(_path, Path(".data"), "Runtime state: embedded Redis, demo images, secrets.")
     redis_url: str | None = _env(
         _optional_str, None, "Redis for cache and jobs. Unset: the launcher starts an embedded one."
+    )
+    embedded_redis_maxmemory: int = _env(
+        _size, 256 * 1024**2, "Memory cap of the embedded Redis (`0`: none); cache entries are evicted first."
     )
     huey_redis_db: int = _env(_int(0), 1, "Redis db used by the job queue (the cache uses the URL's db).")
     storage_backend: str = _env(_choice("local", "cos"), "local", "`local` (folder) or `cos`.")
