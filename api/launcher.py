@@ -1,25 +1,28 @@
 """`make run`: the one owner process of the embedded stack.
 
-It validates settings, starts the embedded Redis (unless REDIS_URL is set), creates demo images
-in an empty local store, prints the admin token, then runs the Procfile's processes (API and
-worker) under honcho with a shared environment, and stops everything, Redis last, on exit.
+It validates settings, prepares the embedded Redis (unless REDIS_URL is set), creates demo
+images in an empty local store and prints the banner, then runs supervisord, which runs
+Redis and the Procfile's processes (API and worker) with one environment and restarts whichever
+exits (see `api.supervision`). A signal to the launcher stops everything, Redis last.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
 from honcho.environ import parse_procfile
-from honcho.manager import Manager
 
 from .demo import ensure_demo_images
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings, SettingsError
+from .supervision import Program, procfile_programs, run_supervisord, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
+REDIS_PRIORITY = 10  # starts before and stops after the Procfile's programs (priority 100)
 
 
 def _environment(settings: Settings, redis_url: str) -> dict[str, str]:
@@ -39,7 +42,16 @@ def _environment(settings: Settings, redis_url: str) -> dict[str, str]:
     return env
 
 
-def _banner(settings: Settings, demo_count: int) -> str:
+def _token_line(settings: Settings, to_terminal: bool) -> str:
+    """The token goes to a terminal only: piped or redirected output often ends up in a log file."""
+    if to_terminal:
+        return settings.effective_admin_token
+    if settings.admin_token:
+        return "from ADMIN_TOKEN (not shown: output is not a terminal)"
+    return f"in {settings.data_dir.resolve() / 'admin-token.secret'} (not shown: output is not a terminal)"
+
+
+def _banner(settings: Settings, demo_count: int, to_terminal: bool) -> str:
     url = f"http://{settings.host}:{settings.port}"
     lines = [
         "",
@@ -47,12 +59,33 @@ def _banner(settings: Settings, demo_count: int) -> str:
         f"  gallery          {url}/",
         f"  admin            {url}/admin",
         f"  API docs         {url}/docs",
-        f"  admin token      {settings.effective_admin_token}",
+        f"  admin token      {_token_line(settings, to_terminal)}",
         f"  storage          {settings.storage_backend}"
         + (f" ({settings.images_dir}, {demo_count} demo images created)" if demo_count else ""),
+        f"  processes        supervisorctl -c {settings.data_dir.resolve() / 'supervisord.conf'} status",
         "",
     ]
     return "\n".join(lines)
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _programs(settings: Settings) -> tuple[list[Program], str]:
+    """The supervised programs and the Redis URL they share."""
+    programs = procfile_programs(parse_procfile((ROOT / "Procfile").read_text()).processes)
+    if settings.redis_url:
+        return programs, settings.redis_url
+    embedded = EmbeddedRedis(settings.data_dir / "redis", maxmemory_bytes=settings.embedded_redis_maxmemory)
+    embedded.prepare()
+    return [Program("redis", embedded.command, REDIS_PRIORITY), *programs], embedded.url
 
 
 def main() -> int:
@@ -61,25 +94,16 @@ def main() -> int:
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    if _port_in_use(settings.host, settings.port):
+        print(f"port {settings.port} on {settings.host} is in use: set PORT or stop that process", file=sys.stderr)
+        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     demo_count = ensure_demo_images(settings.images_dir) if settings.storage_backend == "local" else 0
-    embedded = None
-    redis_url = settings.redis_url
-    if not redis_url:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        redis_url = embedded.start()
-    try:
-        env = _environment(settings, redis_url)
-        print(_banner(settings, demo_count), flush=True)
-        manager = Manager()
-        procfile = parse_procfile((ROOT / "Procfile").read_text())
-        for name, command in procfile.processes.items():
-            manager.add_process(name, command, env=env, cwd=str(ROOT))
-        manager.loop()  # returns when any process exits or on SIGINT/SIGTERM
-        return manager.returncode or 0
-    finally:
-        if embedded:
-            embedded.stop()
+    programs, redis_url = _programs(settings)
+    env = _environment(settings, redis_url)
+    config = write_config(programs, settings.data_dir, ROOT)
+    print(_banner(settings, demo_count, sys.stdout.isatty()), flush=True)
+    return run_supervisord(config, env)
 
 
 if __name__ == "__main__":
