@@ -33,11 +33,12 @@ run: install build
 ## Lint gates, unit and integration tests, the web app's typecheck and tests, then the browser journeys.
 test: lint test-py test-web e2e
 
-## ruff (lint and format), the import contract (layers), ESLint. Also run by pre-commit.
+## ruff (lint and format), the import contract (layers), mypy, ESLint. Also run by pre-commit.
 lint: $(PY_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 	npm run lint
 
 ## The OpenAPI document the web app's types are generated from (a test holds the copy current).
@@ -45,8 +46,7 @@ openapi: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m api.openapi > web/src/api/openapi.json
 	npm run gen:api
 
-## mypy over api/ and jobs/ (strict on api/storage, api/cache and jobs): not yet clean, so not
-## yet part of `lint`.
+## mypy over api/ and jobs/ (strict on api/storage, api/cache and jobs); also part of `lint`.
 mypy: $(PY_STAMP)
 	$(VENV)/bin/mypy
 

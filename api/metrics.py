@@ -10,6 +10,7 @@ environment before the process starts.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -53,7 +54,7 @@ def mirror_cache_events(stats: CacheStats) -> None:
 class _Snapshot:
     """Gauges read at scrape time (queue, workers): one value, not a per-process sum."""
 
-    def __init__(self, gauges: dict[str, tuple[str, float]]) -> None:
+    def __init__(self, gauges: Mapping[str, tuple[str, float]]) -> None:
         self.gauges = gauges
 
     def collect(self):
@@ -63,7 +64,7 @@ class _Snapshot:
             yield family
 
 
-def render(gauges: dict[str, tuple[str, float]] | None = None) -> bytes:
+def render(gauges: Mapping[str, tuple[str, float]] | None = None) -> bytes:
     """The exposition text: all processes' counters (multiprocess) or this one's, plus gauges."""
     path = multiproc_dir()
     if path:

@@ -51,7 +51,8 @@ def enqueue(task: Task, services: Services) -> str:
             with suppress(redis.RedisError, QueueUnavailable):
                 status.store_for(services).forget(task.id)
             raise
-    return task.id
+    task_id: str = task.id
+    return task_id
 
 
 def queue_state() -> QueueState:

@@ -15,11 +15,13 @@ import os
 import secrets
 import socket
 import threading
+from typing import Any
 
 import redis
 
 from api import monitoring
 from api.redis_keys import WORKER_PREFIX, WORKERS_KEY
+from api.redis_replies import text
 
 from . import runtime
 from .queue import huey
@@ -61,9 +63,9 @@ def beat() -> None:
         monitoring.record_queue_depth(services.redis, now, huey.pending_count())
 
 
-def alive_workers(conn: redis.Redis) -> list[dict]:
+def alive_workers(conn: redis.Redis) -> list[dict[str, Any]]:
     """Workers whose heartbeat key has not expired, as [{"id", "last_seen"}]; forgets dead ones."""
-    ids = sorted(m.decode("utf-8") for m in conn.smembers(WORKERS_KEY))
+    ids = sorted(text(m) for m in conn.smembers(WORKERS_KEY))
     if not ids:
         return []
     values = conn.mget([WORKER_PREFIX + i for i in ids])

@@ -12,11 +12,12 @@ from api.vocabulary import ErrorCode
 WARM_PAGE_SIZE = 500
 LISTING_DONE = "$end"  # resume point of a warm whose listing is complete
 
-REASONS = {
+REASONS: dict[str, str] = {
     ErrorCode.NOT_FOUND: "not_found: the object does not exist in storage",
     ErrorCode.ACCESS_DENIED: "access_denied: storage refused access to the object",
 }
-STORAGE_CODES = {cls.code for cls in (StorageError, *StorageError.__subclasses__())}
+STORAGE_ERRORS: list[type[StorageError]] = [StorageError, *StorageError.__subclasses__()]
+STORAGE_CODES = {cls.code for cls in STORAGE_ERRORS}
 
 
 class TaskFailed(Exception):

@@ -9,10 +9,13 @@ and the consumer it talks to always agree on where the queue is.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from huey import PriorityRedisExpireHuey
+from huey.api import Task
 from huey.storage import PriorityRedisExpireStorage
 
 from api.settings import Settings, SettingsError
@@ -23,6 +26,17 @@ from .serializer import JsonSerializer
 PRIORITY_QUICK = 100
 PRIORITY_BATCH = 50
 PRIORITY_MAINTENANCE = 10
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TaskFunction(Protocol):
+    """What `huey.task` makes of a function: calling it enqueues a run; `.s()` builds the
+    Task to enqueue."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def s(self, *args: Any, **kwargs: Any) -> Task: ...
 
 
 class QueueUnavailable(RuntimeError):
@@ -45,18 +59,33 @@ def huey_url(redis_url: str, db: int) -> str:
 class JobQueue(PriorityRedisExpireHuey):
     """PriorityRedisExpireHuey with lazy, re-pointable storage and JSON messages."""
 
+    if TYPE_CHECKING:
+        # Huey ships no type information, so its decorators would leave every task, signal
+        # receiver and startup hook untyped. These are their signatures as the jobs use them.
+        def task(self, **options: Any) -> Callable[[Callable[..., Any]], TaskFunction]: ...
+
+        def periodic_task(
+            self, validate_datetime: Callable[..., bool], **options: Any
+        ) -> Callable[[Callable[..., Any]], TaskFunction]: ...
+
+        def signal(self, *signals: str) -> Callable[[F], F]: ...
+
+        def on_startup(self, name: str | None = None) -> Callable[[F], F]: ...
+
+        def on_shutdown(self, name: str | None = None) -> Callable[[F], F]: ...
+
     def __init__(self, name: str = "iuc") -> None:
-        self._storage = None
-        self._config: tuple | None = None
+        self._storage: PriorityRedisExpireStorage | None = None
+        self._config: tuple[str, float, int] | None = None
         self._storage_lock = threading.Lock()
         self.settings: Settings | None = None
         super().__init__(name, results=True, utc=True, serializer=JsonSerializer())
 
-    def create_storage(self):  # Huey calls this from __init__; the real one is made on first use
+    def create_storage(self) -> None:  # Huey calls this from __init__; the real one is made on first use
         return None
 
     @property
-    def storage(self):
+    def storage(self) -> PriorityRedisExpireStorage:
         if self._storage is None:
             with self._storage_lock:
                 if self._storage is None:
@@ -64,7 +93,7 @@ class JobQueue(PriorityRedisExpireHuey):
         return self._storage
 
     @storage.setter
-    def storage(self, value) -> None:
+    def storage(self, value: PriorityRedisExpireStorage | None) -> None:
         self._storage = value
 
     def configure(self, settings: Settings) -> None:
@@ -95,7 +124,8 @@ class JobQueue(PriorityRedisExpireHuey):
     @property
     def conn(self) -> redis.Redis:
         """The raw client of the queue's db; task status and heartbeats live next to the queue."""
-        return self.storage.conn
+        conn: redis.Redis = self.storage.conn  # Huey's RedisStorage keeps a redis.Redis (bytes replies)
+        return conn
 
 
 huey = JobQueue("iuc")

@@ -13,7 +13,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import redis
 from huey import crontab
@@ -28,6 +28,7 @@ from .heartbeat import worker_id
 from .operations import LISTING_DONE, WARM_PAGE_SIZE, TaskFailed, chunks, reason, refresh_keys, seed_page
 from .queue import PRIORITY_BATCH, PRIORITY_MAINTENANCE, PRIORITY_QUICK, huey
 from .status import requeue_lost, store_for, trim_history
+from .status.store import KeyFailure
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,46 @@ INFRA_RETRIES = 2  # Huey-level retries, for Redis errors only
 INFRA_RETRY_DELAY = 5
 PERIODIC_LOCK_TTL = 600  # a killed worker's periodic lock frees itself after this
 PERIODIC_EXPIRES = 120  # a periodic run not started within this is dropped (the next one comes)
+
+
+# What each task returns: the `result` of its task record.
+class RefreshResult(TypedDict):
+    key: str
+    outcome: str
+
+
+class BatchRefreshResult(TypedDict):
+    total: int
+    refreshed: int
+    failed: int
+    errors: list[KeyFailure]  # a sample; `errors_total` counts them all
+    errors_total: int
+
+
+class WarmResult(TypedDict):
+    prefix: str
+    warmed: int
+    skipped: int
+
+
+class PreRefreshReport(TypedDict):
+    due: int
+    hot: int
+    cold: int
+    refreshed: int
+    failed: int
+    aborted: NotRequired[str]
+
+
+class CleanupReport(TypedDict):
+    index_trimmed: int
+    access_trimmed: int
+    requeued: list[str]
+    history_trimmed: int
+
+
+class Skipped(TypedDict):
+    skipped: str  # why this consumer left the periodic run to another
 
 
 def _job(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,7 +132,7 @@ def exclusive(name: str, ctx: Services, once_per_minute: bool) -> Iterator[str |
 
 @huey.task(priority=PRIORITY_QUICK, context=True, retries=INFRA_RETRIES, retry_delay=INFRA_RETRY_DELAY)
 @_job
-def refresh(ctx: Services, task: Task, key: str) -> dict:
+def refresh(ctx: Services, task: Task, key: str) -> RefreshResult:
     """Revalidate one key with storage and store its fresh metadata."""
     outcome = refresh_keys(ctx.cache, [key], ctx.settings.allowed_key_prefixes)[key]
     if outcome != "refreshed":
@@ -101,7 +142,7 @@ def refresh(ctx: Services, task: Task, key: str) -> dict:
 
 @huey.task(priority=PRIORITY_BATCH, context=True, retries=INFRA_RETRIES, retry_delay=INFRA_RETRY_DELAY)
 @_job
-def batch_refresh(ctx: Services, task: Task, keys: list[str]) -> dict:
+def batch_refresh(ctx: Services, task: Task, keys: list[str]) -> BatchRefreshResult:
     """Revalidate many keys, chunk by chunk (each chunk's storage calls run concurrently in the
     cache's bounded pool), committing progress and per-key errors after every chunk."""
     store = store_for(ctx)
@@ -119,7 +160,7 @@ def batch_refresh(ctx: Services, task: Task, keys: list[str]) -> dict:
 
 @huey.task(priority=PRIORITY_BATCH, context=True, retries=INFRA_RETRIES, retry_delay=INFRA_RETRY_DELAY)
 @_job
-def warm(ctx: Services, task: Task, prefix: str) -> dict:
+def warm(ctx: Services, task: Task, prefix: str) -> WarmResult:
     """Load every key under `prefix` into the cache from the listing (no HEAD per key)."""
     store = store_for(ctx)
     state = store.progress_state(task.id)
@@ -137,7 +178,7 @@ def warm(ctx: Services, task: Task, prefix: str) -> dict:
     return {"prefix": prefix, "warmed": state["done"], "skipped": state["failed"]}
 
 
-def run_pre_refresh(ctx: Services) -> dict:
+def run_pre_refresh(ctx: Services) -> PreRefreshReport:
     """Revalidate the keys that lapse within the lead and were accessed within the hot horizon.
 
     Costs O(due keys): one range read of the expiry index and one score lookup per due key.
@@ -145,7 +186,13 @@ def run_pre_refresh(ctx: Services) -> dict:
     s = ctx.settings
     now = ctx.clock()
     hot, cold = ctx.cache.due_keys(now, s.prerefresh_lead_seconds, s.hot_horizon_seconds)
-    report = {"due": len(hot) + len(cold), "hot": len(hot), "cold": len(cold), "refreshed": 0, "failed": 0}
+    report: PreRefreshReport = {
+        "due": len(hot) + len(cold),
+        "hot": len(hot),
+        "cold": len(cold),
+        "refreshed": 0,
+        "failed": 0,
+    }
     for _, chunk in chunks(hot, s.batch_chunk_size):
         outcomes = refresh_keys(ctx.cache, chunk, s.allowed_key_prefixes)
         ok = sum(1 for outcome in outcomes.values() if outcome == "refreshed")
@@ -160,7 +207,7 @@ def run_pre_refresh(ctx: Services) -> dict:
     return report
 
 
-def run_cleanup(ctx: Services) -> dict:
+def run_cleanup(ctx: Services) -> CleanupReport:
     """Trim lapsed and cold index entries, re-enqueue lost tasks, forget old task history."""
     s = ctx.settings
     store = store_for(ctx)
@@ -172,7 +219,7 @@ def run_cleanup(ctx: Services) -> dict:
 
 @huey.periodic_task(crontab(minute="*"), priority=PRIORITY_MAINTENANCE, context=True, expires=PERIODIC_EXPIRES)
 @_job
-def pre_refresh(ctx: Services, task: Task) -> dict:
+def pre_refresh(ctx: Services, task: Task) -> PreRefreshReport | Skipped:
     """Every minute, on one consumer: keep hot keys from missing at expiry (invariant 4)."""
     with exclusive("pre_refresh", ctx, once_per_minute=True) as skipped:
         if skipped:
@@ -182,7 +229,7 @@ def pre_refresh(ctx: Services, task: Task) -> dict:
 
 @huey.periodic_task(crontab(minute="*"), priority=PRIORITY_MAINTENANCE, context=True, expires=PERIODIC_EXPIRES)
 @_job
-def cleanup(ctx: Services, task: Task) -> dict:
+def cleanup(ctx: Services, task: Task) -> CleanupReport | Skipped:
     """Every minute, on one consumer: index and history upkeep, lost-task recovery."""
     with exclusive("cleanup", ctx, once_per_minute=False) as skipped:
         if skipped:

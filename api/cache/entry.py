@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
 
 from ..storage import ObjectInfo
+
+
+class EntryJson(TypedDict):
+    """A cache entry as stored in Redis: `x` marks a missing object, which has no metadata."""
+
+    v: float  # validated_at
+    x: NotRequired[int]
+    s: NotRequired[int]  # size
+    e: NotRequired[str]  # etag
+    c: NotRequired[str]  # content type
+    m: NotRequired[float]  # last modified
+
+
+class ResolvedUrlDict(TypedDict):
+    """A ResolvedUrl as the API sends it."""
+
+    key: str
+    url: str
+    expires_at: int
+    refresh_at: int
+    etag: str
+    content_type: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -21,7 +46,7 @@ class CacheEntry:
     def fresh(self, now: float, ttl: float, negative_ttl: float) -> bool:
         return now < self.validated_at + (negative_ttl if self.missing else ttl)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> EntryJson:
         """Short field names: one entry per cached key, so Redis memory is per-byte."""
         if self.info is None:
             return {"x": 1, "v": self.validated_at}
@@ -29,7 +54,7 @@ class CacheEntry:
         return {"s": i.size, "e": i.etag, "c": i.content_type, "m": i.last_modified, "v": self.validated_at}
 
     @classmethod
-    def from_json(cls, key: str, data: dict) -> CacheEntry:
+    def from_json(cls, key: str, data: Mapping[str, Any]) -> CacheEntry:
         if data.get("x"):
             return cls(None, float(data["v"]))
         info = ObjectInfo(key, int(data["s"]), data["e"], data["c"], float(data["m"]))
@@ -48,7 +73,7 @@ class ResolvedUrl:
     content_type: str
     size: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> ResolvedUrlDict:
         # A literal, not dataclasses.asdict (a deep copy): this runs once per key in every batch.
         return {
             "key": self.key,

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import redis
 
 from ..redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX
+from ..redis_replies import members
 from ..settings import Settings
 from .breaker import RedisBreaker
 from .entry import CacheEntry
@@ -79,7 +80,7 @@ class SharedTier:
             names = [key]
         else:
             pattern = _glob_escape(L2_PREFIX + (prefix or "")) + "*"
-            found = self.breaker.call(lambda client: list(client.scan_iter(match=pattern, count=1000)), [])
+            found: list[bytes] = self.breaker.call(lambda client: list(client.scan_iter(match=pattern, count=1000)), [])
             names = [raw.decode("utf-8")[len(L2_PREFIX) :] for raw in found]
         if not names:
             return 0
@@ -97,7 +98,7 @@ class SharedTier:
         """(hot, cold) keys whose metadata lapses within `lead`; costs O(due keys). Raises
         RedisError: the job that asks must know the sweep did not happen."""
         client = self._client()
-        due = [k.decode("utf-8") for k in client.zrangebyscore(INDEX_KEY, "-inf", now + lead)]
+        due = members(client.zrangebyscore(INDEX_KEY, "-inf", now + lead))
         if not due:
             return [], []
         seen = client.zmscore(ACCESS_KEY, due)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 COUNTERS = (
     "l1_hits",
@@ -23,7 +24,7 @@ class CacheStats:
     def __init__(self) -> None:
         self._pending: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self.listeners: list = []  # callables(name, n), e.g. Prometheus counters
+        self.listeners: list[Callable[[str, int], None]] = []  # callables(name, n), e.g. Prometheus counters
 
     def incr(self, name: str, n: int = 1) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ or without Redis). A miss asks storage once per key however many requests wait f
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 
 import redis
@@ -154,7 +155,7 @@ class UrlCache:
     def flush(self, now: float | None = None) -> None:
         self.usage.flush(now)
 
-    def start_flusher(self):
+    def start_flusher(self) -> threading.Thread:
         return self.usage.start_flusher()
 
     def close(self) -> None:

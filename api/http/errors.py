@@ -13,7 +13,7 @@ import marshmallow as ma
 import redis
 from flask import Flask, jsonify
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..keys import InvalidKey
 from ..storage import StorageError
@@ -84,7 +84,7 @@ class JsonErrorApi(Api):
             messages = data["messages"]
             return error_response(400, ErrorCode.VALIDATION_ERROR, _validation_message(messages), messages)
         headers = dict(data.get("headers") or {})
-        if error.code == 405 and error.valid_methods:
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
         message = data.get("message") or error.description or error.name
         return error_response(error.code or 500, http_error_code(error), message, None, headers)

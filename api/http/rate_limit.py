@@ -53,9 +53,10 @@ def init_app(
         get_remote_address,
         app=app,
         storage_uri=storage_uri(settings),
+        # flask-limiter types these as str | int, but they are redis-py's keyword arguments.
         storage_options={
-            "socket_timeout": settings.redis_timeout_seconds,
-            "socket_connect_timeout": settings.redis_timeout_seconds,
+            "socket_timeout": settings.redis_timeout_seconds,  # type: ignore[dict-item]
+            "socket_connect_timeout": settings.redis_timeout_seconds,  # type: ignore[dict-item]
         },
         strategy="sliding-window-counter",
         key_prefix=RATE_LIMIT_PREFIX,

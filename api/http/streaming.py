@@ -23,7 +23,7 @@ def _requested_range(request: Request, etag: str | None) -> tuple[int, int | Non
     return (first, None if stop is None else stop - 1)
 
 
-def _not_modified(request: Request, etag: str | None) -> bool:
+def _not_modified(request: Request, etag: str) -> bool:
     return bool(etag) and request.if_none_match.contains_weak(etag.strip('"'))
 
 
@@ -36,7 +36,7 @@ def stream_object(
 ) -> Response:
     """Answer a GET for `key` from storage. `known_etag` (from the cache) lets a conditional
     request be answered 304 without touching storage."""
-    if _not_modified(request, known_etag):
+    if known_etag and _not_modified(request, known_etag):
         return _conditional(known_etag, cache_control)
     byte_range = _requested_range(request, known_etag)
     if byte_range is not None and byte_range[0] < 0:

@@ -133,5 +133,6 @@ class TaskItem(MethodView):
         if outcome == "unknown":
             raise ApiError(404, ErrorCode.TASK_NOT_FOUND, f"No task {task_id!r}.")
         if outcome == "finished":
+            assert view is not None  # a finished task's record is what `revoke` read
             raise ApiError(409, ErrorCode.TASK_FINISHED, f"Task {task_id!r} already finished ({view['status']}).")
         return view, 202 if outcome == "revoking" else 200

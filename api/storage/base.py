@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from tenacity import (
     Retrying,
@@ -98,11 +98,11 @@ class ObjectInfo:
     content_type: str
     last_modified: float  # epoch seconds
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> ObjectInfo:
+    def from_dict(cls, data: dict[str, Any]) -> ObjectInfo:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 
@@ -125,6 +125,13 @@ class ObjectStream:
 
 def guess_content_type(key: str) -> str:
     return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+class RetryPolicy(TypedDict, total=False):
+    """The base class's retry settings, passed through by every adapter's constructor."""
+
+    retries: int
+    backoff: float
 
 
 class Storage(ABC):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
@@ -20,6 +22,7 @@ from qcloud_cos.cos_exception import CosClientError, CosServiceError
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from ..settings import Settings, SettingsError
 from . import cos_signer
 from .base import (
     AccessDenied,
@@ -28,6 +31,7 @@ from .base import (
     ObjectNotFound,
     ObjectStream,
     RangeNotSatisfiable,
+    RetryPolicy,
     Storage,
     StorageError,
     StorageUnavailable,
@@ -57,6 +61,8 @@ def _translate(err: Exception, key: str) -> StorageError:
 
 def _epoch(value: str | None) -> float:
     """Seconds since the epoch from an HTTP date (HEAD/GET) or ISO 8601 (listing); 0 if neither."""
+    if not value:
+        return 0.0
     for parse in (parsedate_to_datetime, datetime.fromisoformat):
         try:
             return parse(value).timestamp()
@@ -65,8 +71,17 @@ def _epoch(value: str | None) -> float:
     return 0.0
 
 
+def _required(value: str | None, name: str) -> str:
+    """A setting a COS store cannot work without (Settings.validate refuses its absence too)."""
+    if not value:
+        raise SettingsError(f"STORAGE_BACKEND=cos needs {name}")
+    return value
+
+
 class CosStorage(Storage):
     name = "cos"
+    _session: requests.Session | None
+    _client: CosS3Client | None
 
     def __init__(
         self,
@@ -80,7 +95,7 @@ class CosStorage(Storage):
         scheme: str = "https",
         endpoint: str | None = None,
         timeout: float = 10.0,
-        **kwargs,
+        **kwargs: Unpack[RetryPolicy],
     ) -> None:
         super().__init__(**kwargs)
         self.bucket, self.scheme, self._token = bucket, scheme, token
@@ -102,11 +117,11 @@ class CosStorage(Storage):
         self._pid, self._session, self._client = 0, None, None
 
     @classmethod
-    def from_settings(cls, settings) -> CosStorage:
+    def from_settings(cls, settings: Settings) -> CosStorage:
         return cls(
-            secret_id=settings.cos_secret_id,
-            secret_key=settings.cos_secret_key,
-            bucket=settings.cos_bucket,
+            secret_id=_required(settings.cos_secret_id, "COS_SECRET_ID"),
+            secret_key=_required(settings.cos_secret_key, "COS_SECRET_KEY"),
+            bucket=_required(settings.cos_bucket, "COS_BUCKET"),
             region=settings.cos_region,
             token=settings.cos_token,
             domain=settings.cos_domain,
@@ -147,7 +162,7 @@ class CosStorage(Storage):
             self._client = CosS3Client(self._config, retry=0, session=session)
         return self._client
 
-    def _call(self, key: str, method, **kwargs):
+    def _call(self, key: str, method: Callable[..., Any], **kwargs: Any) -> Any:
         try:
             return method(Bucket=self.bucket, **kwargs)
         except (CosServiceError, CosClientError, requests.RequestException) as err:
@@ -155,7 +170,7 @@ class CosStorage(Storage):
         except (ParseError, OSError) as err:  # a garbled answer, e.g. from a proxy in between
             raise StorageError(f"{key}: unreadable COS answer: {err}") from None
 
-    def _info(self, key: str, headers, size: int | None = None) -> ObjectInfo:
+    def _info(self, key: str, headers: Mapping[str, str], size: int | None = None) -> ObjectInfo:
         guessed = guess_content_type(key)
         stored = headers.get("Content-Type")
         return ObjectInfo(
@@ -182,7 +197,7 @@ class CosStorage(Storage):
         first, last, size = (int(n) for n in served.groups()) if served else (0, length - 1, length)
         raw = body.get_raw_stream()
 
-        def chunks():
+        def chunks() -> Iterator[bytes]:
             try:
                 yield from body.get_stream(CHUNK_SIZE)
             except requests.RequestException as err:

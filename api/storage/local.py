@@ -10,7 +10,9 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Unpack
 from urllib.parse import quote, urlsplit
 
 from .base import (
@@ -21,6 +23,7 @@ from .base import (
     ObjectNotFound,
     ObjectStream,
     RangeNotSatisfiable,
+    RetryPolicy,
     SignatureExpired,
     SignatureInvalid,
     Storage,
@@ -35,7 +38,7 @@ class LocalStorage(Storage):
     name = "local"
     capabilities = frozenset({Capability.SELF_SERVED_URLS})
 
-    def __init__(self, root: Path, secret: str, base_url: str | None = None, **kwargs) -> None:
+    def __init__(self, root: Path, secret: str, base_url: str | None = None, **kwargs: Unpack[RetryPolicy]) -> None:
         super().__init__(**kwargs)
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -104,7 +107,7 @@ class LocalStorage(Storage):
             raise ObjectNotFound(key) from None
         handle.seek(first)
 
-        def chunks(remaining: int = last - first + 1):
+        def chunks(remaining: int = last - first + 1) -> Iterator[bytes]:
             while remaining > 0:
                 block = handle.read(min(CHUNK_SIZE, remaining))
                 if not block:
@@ -128,7 +131,7 @@ class LocalStorage(Storage):
         items = [self._info(k, self.root / k) for k in page]
         return ListPage(items=items, next_cursor=page[-1] if len(keys) > limit else None)
 
-    def _walk(self, prefix: str):
+    def _walk(self, prefix: str) -> Iterator[str]:
         # Walk only the deepest directory the prefix names, then filter by the full prefix.
         base_dir = self.root / prefix.rpartition("/")[0]
         if not base_dir.resolve().is_relative_to(self.root) or not base_dir.is_dir():

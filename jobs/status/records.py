@@ -9,8 +9,10 @@ longer sends heartbeats, reads `lost` (see recovery).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from api.redis_replies import text
 from api.vocabulary import TaskStatus
 
 PERIODIC_TASKS = frozenset({"pre_refresh", "cleanup"})
@@ -23,9 +25,9 @@ FIELDS = (
 Record = dict[str, str]
 
 
-def decode(raw: dict[bytes, bytes]) -> Record:
+def decode(raw: Mapping[bytes | str, bytes | str]) -> Record:
     """A record as read with HGETALL (the serialized `message` left out)."""
-    return {k.decode(): v.decode("utf-8", "replace") for k, v in raw.items() if k != b"message"}
+    return {text(k): text(v, "replace") for k, v in raw.items() if k != b"message"}
 
 
 def encode(value: Any) -> bytes | str:

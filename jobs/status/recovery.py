@@ -11,12 +11,13 @@ import logging
 from typing import Any
 
 from api.redis_keys import HISTORY_KEY, PERIODIC_HISTORY_KEY, RUNNING_KEY, task_errors_key, task_key
+from api.redis_replies import members
 from api.vocabulary import TaskStatus
 
 from ..queue import huey
 from . import records
 from .records import Record
-from .store import PERIODIC_HISTORY_MAX, TaskStore
+from .store import PERIODIC_HISTORY_MAX, Change, TaskStore
 
 log = logging.getLogger(__name__)
 LOST = "lost: its worker stopped while running it"
@@ -26,8 +27,7 @@ def requeue_lost(store: TaskStore) -> list[str]:
     """Mark lost tasks `lost` and put them back on the queue from their recorded message."""
     alive, now = store.alive_workers(), store.clock()
     requeued = []
-    for member in store.conn.zrange(RUNNING_KEY, 0, -1):
-        task_id = member.decode()
+    for task_id in members(store.conn.zrange(RUNNING_KEY, 0, -1)):
         raw = store.conn.hgetall(task_key(task_id))
         if not raw:
             store.conn.zrem(RUNNING_KEY, task_id)
@@ -42,7 +42,7 @@ def requeue_lost(store: TaskStore) -> list[str]:
     return requeued
 
 
-def _mark_lost(owner: str | None, has_message: bool, now: float):
+def _mark_lost(owner: str | None, has_message: bool, now: float) -> Change:
     def change(current: Record) -> dict[str, Any] | None:
         if current.get("status") != TaskStatus.RUNNING or current.get("owner") != owner:
             return None  # it moved on meanwhile
@@ -56,7 +56,7 @@ def _mark_lost(owner: str | None, has_message: bool, now: float):
     return change
 
 
-def _requeue(task_id: str, message: bytes) -> bool:
+def _requeue(task_id: str, message: bytes | str) -> bool:
     try:
         task = huey.deserialize_task(message)
     except Exception:
@@ -76,7 +76,7 @@ def trim_history(store: TaskStore) -> int:
         old = conn.zrangebyscore(key, "-inf", f"({cutoff}")
         size = conn.zcard(key) - len(old)
         excess = conn.zrange(key, len(old), len(old) + size - cap - 1) if size > cap else []
-        ids = [m.decode() for m in old + excess]
+        ids = members(old) + members(excess)
         if ids:
             pipe = conn.pipeline(transaction=False)
             pipe.zrem(key, *ids)

@@ -8,16 +8,18 @@ makes a re-run continue where the last commit left off and keeps the counts exac
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import redis
 from huey.api import Task
 
 from api.clock import Clock
 from api.redis_keys import HISTORY_KEY, PERIODIC_HISTORY_KEY, RUNNING_KEY, task_errors_key, task_key
+from api.redis_replies import text
 from api.settings import Settings
 from api.vocabulary import FINISHED_STATUSES, TaskStatus
 
@@ -26,9 +28,26 @@ from ..queue import huey
 from . import records
 from .records import PERIODIC_TASKS, PROGRESS_TASKS, Record
 
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
+
 PERIODIC_HISTORY_MAX = 200
 MAX_REPORTED_ERRORS = 100
 Change = Callable[[Record], "dict[str, Any] | None"]
+
+
+class Progress(TypedDict):
+    """Where a batch or warm resumes: its committed offset, counts and listing cursor."""
+
+    offset: int
+    done: int
+    failed: int
+    cursor: str | None
+
+
+class KeyFailure(TypedDict):
+    key: str
+    code: str  # an ErrorCode: why refreshing the key failed
 
 
 class Superseded(Exception):
@@ -57,12 +76,12 @@ class TaskStore:
 
         def txn(pipe: redis.client.Pipeline) -> bool:
             values = pipe.hmget(key, records.FIELDS)
-            current = {f: v.decode("utf-8", "replace") for f, v in zip(records.FIELDS, values) if v is not None}
+            current = {f: text(v, "replace") for f, v in zip(records.FIELDS, values) if v is not None}
             updates = change(current)
             if updates is None:
                 return False
             pipe.multi()
-            sets = {k: records.encode(v) for k, v in updates.items() if v is not None}
+            sets: dict[FieldT, EncodableT] = {k: records.encode(v) for k, v in updates.items() if v is not None}
             dels = [k for k, v in updates.items() if v is None]
             if sets:
                 pipe.hset(key, mapping=sets)
@@ -78,7 +97,8 @@ class TaskStore:
                 pipe.zadd(listing, {task_id: now}, nx=True)
             return True
 
-        return bool(self.conn.transaction(txn, key, value_from_callable=True))
+        # redis-py types `txn` as returning None; with value_from_callable its value is the result.
+        return bool(self.conn.transaction(txn, key, value_from_callable=True))  # type: ignore[arg-type]
 
     def _first_fields(self, task: Task, now: float) -> dict[str, Any]:
         return records.new_fields(task.name, task.args, task.kwargs, now)
@@ -101,7 +121,7 @@ class TaskStore:
     def executing(self, task: Task, worker: str) -> None:
         now = self.clock()
         token = uuid.uuid4().hex
-        task._iuc_owner = token  # type: ignore[attr-defined]
+        task._iuc_owner = token
         message = huey.serialize_task(task)
 
         def change(current: Record) -> dict[str, Any]:
@@ -175,13 +195,13 @@ class TaskStore:
         pipe.execute()
 
     # -- progress --------------------------------------------------------------------------
-    def progress_state(self, task_id: str) -> dict[str, Any]:
+    def progress_state(self, task_id: str) -> Progress:
         offset, done, failed, cursor = self.conn.hmget(task_key(task_id), ["offset", "done", "failed", "cursor"])
         return {
             "offset": int(offset or 0),
             "done": int(done or 0),
             "failed": int(failed or 0),
-            "cursor": cursor.decode("utf-8") if cursor else None,
+            "cursor": text(cursor) if cursor else None,
         }
 
     def advance(
@@ -202,24 +222,30 @@ class TaskStore:
 
         def txn(pipe: redis.client.Pipeline) -> bool:
             owner, current = pipe.hmget(key, ["owner", "offset"])
-            if owner is None or owner.decode() != owner_of(task) or int(current or 0) != offset:
+            if owner is None or text(owner) != owner_of(task) or int(current or 0) != offset:
                 return False
             pipe.multi()
-            pipe.hset(key, mapping={"offset": new_offset, "beat_at": now, **({"cursor": cursor} if cursor else {})})
+            fields: dict[FieldT, EncodableT] = {
+                "offset": new_offset,
+                "beat_at": now,
+                **({"cursor": cursor} if cursor else {}),
+            }
+            pipe.hset(key, mapping=fields)
             pipe.hincrby(key, "done", done)
             pipe.hincrby(key, "failed", failed)
             if errors:
-                pipe.hset(errors_key, mapping=errors)
+                # redis-py's `mapping` is invariant in its key type, so it refuses dict[str, str].
+                pipe.hset(errors_key, mapping=errors)  # type: ignore[arg-type]
                 pipe.expire(errors_key, ttl)
             return True
 
-        if not self.conn.transaction(txn, key, value_from_callable=True):
+        if not self.conn.transaction(txn, key, value_from_callable=True):  # type: ignore[arg-type]  # see update
             raise Superseded(task.id)
 
-    def errors_sample(self, task_id: str, limit: int = MAX_REPORTED_ERRORS) -> tuple[list[dict[str, str]], int]:
+    def errors_sample(self, task_id: str, limit: int = MAX_REPORTED_ERRORS) -> tuple[list[KeyFailure], int]:
         key = task_errors_key(task_id)
         total = self.conn.hlen(key)
-        sample = []
+        sample: list[KeyFailure] = []
         for k, v in self.conn.hscan_iter(key, count=limit):
             sample.append({"key": k.decode("utf-8"), "code": v.decode("utf-8")})
             if len(sample) >= limit:
@@ -268,7 +294,7 @@ class TaskStore:
             start += page
         return items
 
-    def _recent_ids(self, start: int, page: int) -> list[str]:
+    def _recent_ids(self, start: int, page: int) -> builtins.list[str]:  # `list` here is the method above
         """Ids `start`..`start+page` of admin and periodic history merged, newest first."""
         pipe = self.conn.pipeline(transaction=False)
         pipe.zrevrange(HISTORY_KEY, 0, start + page - 1, withscores=True)
