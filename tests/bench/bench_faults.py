@@ -31,7 +31,9 @@ def run(ctx: Context) -> Result:
             job_seconds[program] = stack.job_succeeds(keys[len(results)])
     finally:
         stack.stop()
-    met = all(r.failed <= ALLOWED[r.killed] and r.failed_after_recovery == 0 and r.recovered_seconds < 15 for r in results)
+    met = all(
+        r.failed <= ALLOWED[r.killed] and r.failed_after_recovery == 0 and r.recovered_seconds < 15 for r in results
+    )
     summary = ", ".join(f"{r.killed}: {r.failed} failed, back in {r.recovered_seconds:.1f} s" for r in results)
     details = [
         f"{r.killed}: {r.requests} requests, {r.failed} failed ({r.failed_after_recovery} after recovery), "
