@@ -19,6 +19,8 @@ from api import logs, metrics
 from api.services import Services, build_services, job_settings
 from api.settings import Settings
 
+from . import repeated_errors
+
 _installed: Services | None = None
 _lock = threading.Lock()
 _bound: ContextVar[Services | None] = ContextVar("iuc_job_services", default=None)
@@ -33,6 +35,7 @@ def installed() -> Services:
                 settings = job_settings(Settings.from_env())
                 logs.configure(settings.log_level)
                 _one_log_line_each()
+                repeated_errors.install()
                 _installed = build_services(settings)
                 metrics.mirror_cache_events(_installed.cache.stats)
     return _installed
