@@ -190,7 +190,14 @@ class Settings:
         "Limits per client and worker process of `/i/`, `/p/` and `/objects/` (kept in memory).",
     )
     rate_limit_auth_failures: str = _env(
-        _rate_limits, "30 per minute", "Failed admin token attempts allowed per client address."
+        _rate_limits,
+        "30 per minute",
+        "Wrong admin tokens allowed per client address (then 429); the valid token is never limited.",
+    )
+    rate_limit_storage_misses: str = _env(
+        _rate_limits,
+        "1000 per minute; 10000 per hour",
+        "Storage calls per client that lookups of uncached keys may cause (then 429); hits cost none.",
     )
     alert_queue_depth: int = _env(_int(0), 100, "Alert when more jobs than this wait in the queue.")
     alert_task_failure_rate: float = _env(_ratio, 0.05, "Alert when this share of jobs fails (0..1).")
