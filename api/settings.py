@@ -172,7 +172,7 @@ class Settings:
     batch_max_keys: int = _env(_int(1), 10000, "Largest batch accepted by `POST /api/v1/tasks/batch-refresh`.")
     batch_chunk_size: int = _env(_int(1), 100, "Keys revalidated concurrently per progress step of a batch job.")
     task_stale_seconds: float = _env(
-        _float(0.1), 300.0, "A running task with no progress this long and no live worker is `lost` (re-enqueued)."
+        _float(0.1), 60.0, "A running task with no progress this long and no live worker is `lost` (re-enqueued)."
     )
     task_history_seconds: int = _env(_int(60), 7 * 86400, "How long task status and history are kept.")
     task_history_max: int = _env(_int(10), 1000, "Most admin-started tasks kept in the history.")
