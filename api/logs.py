@@ -10,7 +10,9 @@ SECRET_NAMES = frozenset({"q-signature", "sig", "x-cos-security-token", "q-ak"})
 # Every `name=value` pair, also with `=` percent-encoded once or twice (a URL inside a parameter).
 # Names are percent-decoded before they are compared (`%73ig` is `sig`), so the encoding of a
 # request line cannot hide a signature from the filter.
-PAIR = re.compile(r"(?<![\w%.~+\-])(?P<name>[\w%.~+\-]+)(?P<eq>=|%3[dD]|%253[dD])(?P<value>(?:(?!%26|%2526)[^&\s\"'])+)")
+PAIR = re.compile(
+    r"(?<![\w%.~+\-])(?P<name>[\w%.~+\-]+)(?P<eq>=|%3[dD]|%253[dD])(?P<value>(?:(?!%26|%2526)[^&\s\"'])+)"
+)
 SEPARATORS = re.compile(r"[?&;/=\s]")
 BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
 MAX_DECODES = 3  # `%2573` is `%73` is `s`: decode a few times, never loop on crafted input

@@ -20,11 +20,10 @@ Two budgets are counted in what they protect rather than in requests, with `limi
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterable
-
-import logging
 
 from flask import Blueprint, Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
