@@ -197,7 +197,8 @@ class Settings:
     rate_limit_storage_misses: str = _env(
         _rate_limits,
         "1000 per minute; 10000 per hour",
-        "Storage calls per client that lookups of uncached keys may cause (then 429); hits cost none.",
+        "Storage calls per client that lookups of uncached keys may cause (then 429); hits cost none. "
+        "Keep each limit at least MAX_BATCH_KEYS.",
     )
     alert_queue_depth: int = _env(_int(0), 100, "Alert when more jobs than this wait in the queue.")
     alert_task_failure_rate: float = _env(_ratio, 0.05, "Alert when this share of jobs fails (0..1).")

@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from api.app import create_app
+from api.embedded_redis import EmbeddedRedis
 from api.redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX, NEGATIVE_PREFIX
 from api.storage import ObjectNotFound
 
@@ -133,3 +134,19 @@ def test_a_gallery_never_sees_the_budget(make_app, storage, data_dir):
     assert all(client.get(f"/i/{k}").status_code == 302 for k in keys[:50])
     assert client.get(f"/p/{keys[0]}").status_code == 200
     assert storage.calls["head"] == 0
+
+
+def test_the_budget_holds_in_memory_while_redis_is_down(tmp_path, make_settings, clock, storage):
+    server = EmbeddedRedis(tmp_path / "redis", persist=False)
+    server.start()
+    settings = make_settings(redis_url=server.url, redis_timeout_seconds=0.2, rate_limit_storage_misses="3 per minute")
+    app = create_app(settings, clock=clock, storage=storage)
+    client = app.test_client()
+    try:
+        server.stop()
+        statuses = [client.get(f"/api/v1/urls/junk/{i}.png").status_code for i in range(5)]
+        assert statuses == [404, 404, 404, 429, 429]
+        assert storage.calls["head"] == 3
+    finally:
+        app.extensions["url_cache"].close()
+        server.stop()

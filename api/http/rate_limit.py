@@ -32,6 +32,7 @@ from limits import parse_many
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
 
+from ..cache.breaker import RedisBreaker
 from ..cache.budget import Admit, StorageBudgetExceeded
 from ..redis_keys import RATE_LIMIT_PREFIX
 from ..settings import Settings
@@ -58,7 +59,9 @@ def _storage_options(settings: Settings) -> dict:
     }
 
 
-def init_app(app: Flask, settings: Settings, public: Iterable[Blueprint], delivery: Iterable[Blueprint]) -> Limiter:
+def init_app(
+    app: Flask, settings: Settings, breaker: RedisBreaker, public: Iterable[Blueprint], delivery: Iterable[Blueprint]
+) -> Limiter:
     if settings.rate_limit_enabled:
         app.before_request(_per_process_check(settings.rate_limit_delivery, {bp.name for bp in delivery}))
     limiter = Limiter(
@@ -108,33 +111,39 @@ def init_app(app: Flask, settings: Settings, public: Iterable[Blueprint], delive
     app.extensions["iuc_limiter"] = limiter
     if settings.rate_limit_enabled:
         app.extensions[BUDGETS] = {
-            "storage_misses": CostLimiter(settings, settings.rate_limit_storage_misses, "storage-misses"),
-            "auth_failures": CostLimiter(settings, settings.rate_limit_auth_failures, "admin-auth-failures"),
+            "storage_misses": CostLimiter(settings, settings.rate_limit_storage_misses, "storage-misses", breaker),
+            "auth_failures": CostLimiter(settings, settings.rate_limit_auth_failures, "admin-auth-failures", breaker),
         }
     return limiter
 
 
 class CostLimiter:
     """Limits counted in units a request spends (storage calls, failed tokens), kept in the
-    limiter's Redis so every worker and node shares them; in process memory while Redis fails."""
+    limiter's Redis so every worker and node shares them; in process memory while the cache's
+    breaker says Redis is down (so a dead Redis costs no socket timeout per request)."""
 
-    def __init__(self, settings: Settings, limits_text: str, scope: str) -> None:
+    def __init__(self, settings: Settings, limits_text: str, scope: str, breaker: RedisBreaker) -> None:
         self.items = parse_many(limits_text)
         self.scope = scope
+        self.breaker = breaker
         self._shared = SlidingWindowCounterRateLimiter(
             storage_from_string(storage_uri(settings), **_storage_options(settings))
         )
         self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._in_memory = settings.redis_url is None
 
     def spend(self, client: str, cost: int = 1) -> tuple[str, float] | None:
         """Spend `cost` units of `client`'s budget; (limit, seconds to wait) if it is spent."""
+        ids = (RATE_LIMIT_PREFIX, self.scope, client)
         for item in self.items:
-            ids = (RATE_LIMIT_PREFIX, self.scope, client)
+            strategy = self._memory if self._in_memory or self.breaker.open else self._shared
             try:
-                strategy, allowed = self._shared, self._shared.hit(item, *ids, cost=cost)
+                allowed = strategy.hit(item, *ids, cost=cost)
             except self._shared.storage.base_exceptions as error:
                 log.warning("rate limit storage unreachable, counting in memory: %s", error)
-                strategy, allowed = self._memory, self._memory.hit(item, *ids, cost=cost)
+                self.breaker.trip()
+                strategy = self._memory
+                allowed = strategy.hit(item, *ids, cost=cost)
             if not allowed:
                 reset_at = strategy.get_window_stats(item, *ids).reset_time
                 return str(item), reset_at - time.time()
