@@ -96,8 +96,7 @@ def _register_http(app: Flask, services: Services) -> None:
     app.register_blueprint(web.bp)
     register_error_handlers(app, api)
     instrumentation.init_app(app)  # before the limiter, so a 429 is timed too
-    admin = [tasks.bp, admin_cache.bp, monitoring.bp, monitoring.metrics_bp]
-    rate_limit.init_app(app, services.settings, [urls.bp, images.bp], delivered, admin)
+    rate_limit.init_app(app, services.settings, services.cache.breaker, [urls.bp, images.bp], delivered)
 
 
 def _register_cors(app: Flask, settings: Settings) -> None:

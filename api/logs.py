@@ -4,13 +4,44 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote
 
-SECRET_PARAMS = re.compile(r"((?:q-signature|sig|x-cos-security-token|q-ak)=)[^&\s\"']+", re.IGNORECASE)
+SECRET_NAMES = frozenset({"q-signature", "sig", "x-cos-security-token", "q-ak"})
+# Every `name=value` pair, also with `=` percent-encoded once or twice (a URL inside a parameter).
+# Names are percent-decoded before they are compared (`%73ig` is `sig`), so the encoding of a
+# request line cannot hide a signature from the filter.
+PAIR = re.compile(
+    r"(?<![\w%.~+\-])(?P<name>[\w%.~+\-]+)(?P<eq>=|%3[dD]|%253[dD])(?P<value>(?:(?!%26|%2526)[^&\s\"'])+)"
+)
+SEPARATORS = re.compile(r"[?&;/=\s]")
 BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
+MAX_DECODES = 3  # `%2573` is `%73` is `s`: decode a few times, never loop on crafted input
+
+
+def _decoded_name(raw: str) -> str:
+    name = raw
+    for _ in range(MAX_DECODES):
+        decoded = unquote(name)
+        if decoded == name:
+            break
+        name = decoded
+    return SEPARATORS.split(name)[-1].lower()  # `%3Fsig` (an encoded `?sig`) names `sig`
+
+
+def _redact_pairs(text: str, depth: int = 0) -> str:
+    def one(match: re.Match[str]) -> str:
+        name, eq, value = match["name"], match["eq"], match["value"]
+        if _decoded_name(name) in SECRET_NAMES:
+            return f"{name}{eq}[redacted]"
+        if depth < MAX_DECODES:  # a value may be an encoded URL with pairs of its own
+            value = _redact_pairs(value, depth + 1)
+        return f"{name}{eq}{value}"
+
+    return PAIR.sub(one, text)
 
 
 def redact(text: str) -> str:
-    return BEARER.sub(r"\1[redacted]", SECRET_PARAMS.sub(r"\1[redacted]", text))
+    return BEARER.sub(r"\1[redacted]", _redact_pairs(text))
 
 
 class RedactSecrets(logging.Filter):

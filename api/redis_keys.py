@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # -- cache db ------------------------------------------------------------------------------
 L2_PREFIX = "iuc:url:"  # + key: one cache entry (JSON)
+NEGATIVE_PREFIX = "iuc:neg:"  # + digest of a key: when it was last seen missing (int seconds)
 INDEX_KEY = "iuc:index"  # sorted set: key -> time its metadata lapses
 ACCESS_KEY = "iuc:access"  # sorted set: key -> last access time
 STATS_KEY = "iuc:stats"  # hash: counter name -> total

@@ -188,7 +188,7 @@ class Settings:
     batch_max_keys: int = _env(_int(1), 10000, "Largest batch accepted by `POST /api/v1/tasks/batch-refresh`.")
     batch_chunk_size: int = _env(_int(1), 100, "Keys revalidated concurrently per progress step of a batch job.")
     task_stale_seconds: float = _env(
-        _float(0.1), 300.0, "A running task with no progress this long and no live worker is `lost` (re-enqueued)."
+        _float(0.1), 60.0, "A running task with no progress this long and no live worker is `lost` (re-enqueued)."
     )
     task_history_seconds: int = _env(_int(60), 7 * 86400, "How long task status and history are kept.")
     task_history_max: int = _env(_int(10), 1000, "Most admin-started tasks kept in the history.")
@@ -206,7 +206,15 @@ class Settings:
         "Limits per client and worker process of `/i/`, `/p/` and `/objects/` (kept in memory).",
     )
     rate_limit_auth_failures: str = _env(
-        _rate_limits, "30 per minute", "Failed admin token attempts allowed per client address."
+        _rate_limits,
+        "30 per minute",
+        "Wrong admin tokens allowed per client address (then 429); the valid token is never limited.",
+    )
+    rate_limit_storage_misses: str = _env(
+        _rate_limits,
+        "1000 per minute; 10000 per hour",
+        "Storage calls per client that lookups of uncached keys may cause (then 429); hits cost none. "
+        "Keep each limit at least MAX_BATCH_KEYS.",
     )
     alert_queue_depth: int = _env(_int(0), 100, "Alert when more jobs than this wait in the queue.")
     alert_task_failure_rate: float = _env(_ratio, 0.05, "Alert when this share of jobs fails (0..1).")

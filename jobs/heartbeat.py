@@ -15,6 +15,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -35,6 +36,9 @@ _state_lock = threading.Lock()
 _users = 0
 _thread: threading.Thread | None = None
 _stop = threading.Event()
+# Called with this worker's id once its last worker thread has stopped (the status records
+# register one: what is still `running` on this worker is not running any more).
+on_last_stop: list[Callable[[str], None]] = []
 
 
 def worker_id() -> str:
@@ -116,6 +120,11 @@ def stop() -> None:
         _stop.set()
         _thread.join(5)
         _thread = None
+        for hook in on_last_stop:
+            try:
+                hook(worker_id())
+            except Exception:  # Redis away: the staleness rule finds the tasks later
+                log.warning("could not release this worker's tasks", exc_info=True)
         try:
             huey.conn.delete(WORKER_PREFIX + worker_id())
             huey.conn.srem(WORKERS_KEY, worker_id())

@@ -34,7 +34,7 @@ class RepeatedErrorFilter(logging.Filter):
             return False
         self._last[key] = now
         left_out = self._left_out.pop(key, 0)
-        if left_out:
+        if left_out and last is not None:
             record.msg = f"{record.getMessage()} (and {left_out} more like it in {now - last:.0f} s)"
             record.args = None
             record.exc_info = record.exc_text = None  # the first one carried the traceback

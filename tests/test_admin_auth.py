@@ -121,3 +121,19 @@ def test_failed_token_attempts_are_rate_limited(make_settings, clock):
     assert response.json["error"]["code"] == "rate_limited"
     assert 0 < int(response.headers["Retry-After"]) <= 2 * 60  # sliding window: at most two windows
     app.extensions["url_cache"].close()
+
+
+def test_wrong_tokens_never_lock_out_the_valid_token(make_settings, clock):
+    app = create_app(make_settings(rate_limit_auth_failures="30 per minute"), clock=clock)
+    client = app.test_client()
+    wrong = {"Authorization": "Bearer guess"}
+    assert {client.get("/api/v1/tasks", headers=wrong).status_code for _ in range(30)} == {403}
+    refused = client.get("/api/v1/tasks", headers=wrong)  # the 31st wrong token
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) > 0
+    for url in ("/api/v1/tasks", "/api/v1/monitoring/stats", "/metrics"):
+        assert client.get(url, headers=AUTH).status_code == 200, url  # same address, right token
+    assert client.delete("/api/v1/cache/gallery/red.png", headers=AUTH).status_code == 200
+    assert client.get("/api/v1/tasks", headers=wrong).status_code == 429  # guessing stays slow
+    assert client.get("/api/v1/tasks").status_code == 401  # no token is no guess
+    app.extensions["url_cache"].close()

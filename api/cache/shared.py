@@ -4,21 +4,33 @@ Entries are Flask-Caching RedisCache values (compact JSON, read in one MGET for 
 keys). Every write keeps the index (sorted set: key -> time its metadata lapses) in step in the
 same pipeline, so a sweep costs O(due keys). Calls go through the breaker: a Redis failure reads
 as a miss and a skipped write, never as an error.
+
+A missing object (404) is remembered apart, as a negative entry: its name is a fixed-size digest
+of the key and its value the integer time it was seen missing, so it costs the same few bytes
+however long the (made-up) key, lives NEGATIVE_TTL_SECONDS, and is in neither the expiry index
+nor the access set. Writing one deletes the key's positive entry, so the next read says 404.
+Negative entries are read only for keys with no positive entry (a second MGET, paid only when a
+storage call would follow anyway), so the hit path stays one round trip.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from collections.abc import Iterable
+from typing import TypeVar
 
 import redis
 
-from ..redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX
+from ..redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX, NEGATIVE_PREFIX
 from ..redis_replies import members
 from ..settings import Settings
 from .breaker import RedisBreaker
 from .entry import CacheEntry
 from .l2 import JsonRedisCache
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 DELETE_CHUNK = 1000
@@ -40,13 +52,29 @@ class SharedTier:
         if values is None or not keys:
             return {}
         raw = self.breaker.call(lambda _: values.get_many(*keys), None)
+        if raw is None:
+            return {}
         out: dict[str, CacheEntry] = {}
-        for key, value in zip(keys, raw or ()):
+        for key, value in zip(keys, raw):
             if isinstance(value, dict):
                 try:
                     out[key] = CacheEntry.from_json(key, value)
                 except (KeyError, TypeError, ValueError):
                     log.warning("ignoring malformed cache entry for %r", key)
+        absent = [key for key in keys if key not in out]
+        if absent:
+            out.update(self._read_negative(absent))
+        return out
+
+    def _read_negative(self, keys: list[str]) -> dict[str, CacheEntry]:
+        seen = self.breaker.call(lambda client: client.mget([negative_name(k) for k in keys]), None)
+        out: dict[str, CacheEntry] = {}
+        for key, value in zip(keys, seen or ()):
+            if value is not None:
+                try:
+                    out[key] = CacheEntry(None, float(value))
+                except ValueError:
+                    log.warning("ignoring malformed negative entry for %r", key)
         return out
 
     def write(self, entries: dict[str, CacheEntry]) -> None:
@@ -61,13 +89,17 @@ class SharedTier:
         def write(client: redis.Redis) -> None:
             pipe = client.pipeline(transaction=False)
             index: dict[str, float] = {}
+            missing: list[str] = []
             for key, entry in entries.items():
-                ttl = s.negative_ttl_seconds if entry.missing else keep
-                pipe.set(L2_PREFIX + key, values.serializer.dumps(entry.to_json()), ex=int(ttl))
                 if entry.missing:
-                    pipe.zrem(INDEX_KEY, key)
+                    missing.append(key)
+                    pipe.set(negative_name(key), int(entry.validated_at), ex=s.negative_ttl_seconds)
                 else:
+                    pipe.set(L2_PREFIX + key, values.serializer.dumps(entry.to_json()), ex=int(keep))
                     index[key] = entry.validated_at + s.cache_ttl_seconds
+            if missing:
+                pipe.delete(*[L2_PREFIX + k for k in missing])
+                pipe.zrem(INDEX_KEY, *missing)
             if index:
                 pipe.zadd(INDEX_KEY, index)
             pipe.execute()
@@ -75,24 +107,36 @@ class SharedTier:
         self.breaker.call(write, None)
 
     def invalidate(self, prefix: str | None = None, key: str | None = None) -> int:
-        """Drop one key, every key under a prefix, or everything; returns how many entries."""
-        if key is not None:
-            names = [key]
-        else:
-            pattern = _glob_escape(L2_PREFIX + (prefix or "")) + "*"
-            found: list[bytes] = self.breaker.call(lambda client: list(client.scan_iter(match=pattern, count=1000)), [])
-            names = [raw.decode("utf-8")[len(L2_PREFIX) :] for raw in found]
-        if not names:
-            return 0
+        """Drop one key, every key under a prefix, or everything; returns how many entries.
 
-        def delete(client: redis.Redis) -> int:
+        A prefix cannot select negative entries (their names are digests), so a prefix flush
+        drops every negative entry: they are short-lived and cost one storage call to learn
+        again. Raises RedisError when Redis does not answer: a flush must not claim success."""
+        client = self.breaker.client
+        if client is None:
+            return 0  # no shared tier: only this process's memory held anything
+        try:
+            if key is not None:
+                names = [L2_PREFIX + key, negative_name(key)]
+                indexed = [key]
+            else:
+                pattern = _glob_escape(L2_PREFIX + (prefix or "")) + "*"
+                names = list(client.scan_iter(match=pattern, count=1000))
+                indexed = [raw[len(L2_PREFIX) :] for raw in names]
+                names += list(client.scan_iter(match=NEGATIVE_PREFIX + "*", count=1000))
+            if not names:
+                return 0
             pipe = client.pipeline(transaction=False)
-            for chunk in _chunks(names, DELETE_CHUNK):
-                pipe.delete(*[L2_PREFIX + n for n in chunk])
+            deletes = list(_chunks(names, DELETE_CHUNK))
+            for chunk in deletes:
+                pipe.delete(*chunk)
+            for chunk in _chunks(indexed, DELETE_CHUNK):
                 pipe.zrem(INDEX_KEY, *chunk)
-            return sum(pipe.execute()[0::2])
-
-        return self.breaker.call(delete, 0)
+            deleted = sum(int(count) for count in pipe.execute()[: len(deletes)])
+        except redis.RedisError:
+            self.breaker.trip()
+            raise
+        return deleted
 
     def due_keys(self, now: float, lead: float, hot_horizon: float) -> tuple[list[str], list[str]]:
         """(hot, cold) keys whose metadata lapses within `lead`; costs O(due keys). Raises
@@ -120,7 +164,13 @@ class SharedTier:
         return self.breaker.client
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def negative_name(key: str) -> str:
+    """The Redis name of a key's negative entry: 22 characters whatever the key's length."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
+    return NEGATIVE_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

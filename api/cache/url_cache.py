@@ -22,6 +22,7 @@ from ..settings import Settings
 from ..storage import ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
 from ..windows import window_for
 from .breaker import RedisBreaker
+from .budget import Admit
 from .entry import CacheEntry, ResolvedUrl
 from .memory import MemoryItem, MemoryTier
 from .shared import SharedTier
@@ -54,8 +55,9 @@ class UrlCache:
         self._flight: SingleFlight[Fetched] = SingleFlight(fetch_workers)
 
     # -- lookups ----------------------------------------------------------------------------
-    def resolve(self, key: str, refresh: bool = False) -> ResolvedUrl:
-        """The signed URL of one key; raises a StorageError (ObjectNotFound...) on failure."""
+    def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None) -> ResolvedUrl:
+        """The signed URL of one key; raises a StorageError (ObjectNotFound...) on failure, or
+        what `admit` raises when it refuses the storage call a miss needs."""
         if not refresh:  # the redirect hot path: a fresh L1 entry needs nothing else
             now = self.clock()
             item = self.memory.get(key)
@@ -67,15 +69,17 @@ class UrlCache:
                     self.stats.incr("signs")
                 self.usage.maybe_flush(now)
                 return resolved
-        found, errors = self.resolve_many([key], refresh=refresh)
+        found, errors = self.resolve_many([key], refresh=refresh, admit=admit)
         if key in errors:
             raise errors[key]
         return found[key]
 
     def resolve_many(
-        self, keys: Iterable[str], refresh: bool = False
+        self, keys: Iterable[str], refresh: bool = False, admit: Admit | None = None
     ) -> tuple[dict[str, ResolvedUrl], dict[str, StorageError]]:
-        """Resolve keys with at most one L2 round trip and one storage call per missing key."""
+        """Resolve keys with one L2 round trip for hits and at most one storage call per key
+        with no fresh entry (positive or negative). `admit(n)` is called with that number of
+        storage calls before any is made, and may raise to refuse them all."""
         now = self.clock()
         keys = list(dict.fromkeys(keys))
         entries: dict[str, CacheEntry] = {}
@@ -91,10 +95,10 @@ class UrlCache:
             self.stats.incr("l1_hits", len(keys) - len(pending))
             self.stats.incr("l1_misses", len(pending))
         if pending:
-            loaded, failures = self._load(pending, now, refresh)
+            loaded, failures = self._load(pending, now, refresh, admit)
             entries.update(loaded)
-        self.usage.touch(keys, now)
         found, errors = self._issue_all(keys, entries, failures, now)
+        self.usage.touch(list(found), now)  # misses stay out of the access set: nothing to keep hot
         self.usage.maybe_flush(now)
         return found, errors
 
@@ -127,8 +131,17 @@ class UrlCache:
         self.memory.put_many(fresh)
         return outcomes
 
+    def record_missing(self, key: str) -> None:
+        """Storage said 404 for `key` outside a lookup (streaming, a job): replace its entry by a
+        negative one at once, in L1 and L2, so the next resolve says 404 instead of handing out
+        a URL to nothing until the entry lapses."""
+        entry = CacheEntry(None, self.clock())
+        self.memory.put_many({key: entry})
+        self.shared.write({key: entry})
+
     def invalidate(self, prefix: str | None = None, key: str | None = None) -> int:
-        """Drop one key, every key under a prefix, or everything; returns how many L2 entries."""
+        """Drop one key, every key under a prefix, or everything; returns how many L2 entries.
+        Raises RedisError if Redis does not answer (this process's L1 is dropped regardless)."""
         self.memory.drop(prefix, key)
         return self.shared.invalidate(prefix, key)
 
@@ -164,9 +177,10 @@ class UrlCache:
 
     # -- loading --------------------------------------------------------------------------------
     def _load(
-        self, keys: list[str], now: float, refresh: bool
+        self, keys: list[str], now: float, refresh: bool, admit: Admit | None = None
     ) -> tuple[dict[str, CacheEntry], dict[str, StorageError]]:
-        """Entries for L1 misses: L2 first (one round trip), storage for the rest."""
+        """Entries for L1 misses: L2 first (positive, then negative entries), storage for the rest
+        once `admit` has accepted their number."""
         stored = self.shared.read(keys)
         entries: dict[str, CacheEntry] = {}
         stale: dict[str, CacheEntry] = {}
@@ -178,7 +192,10 @@ class UrlCache:
                 stale[key] = entry
         self.stats.incr("l2_hits", len(entries))
         self.stats.incr("l2_misses", len(keys) - len(entries))
-        fetched = self._fetch([k for k in keys if k not in entries], stale)
+        wanted = [k for k in keys if k not in entries]
+        if wanted and admit is not None:
+            admit(len(wanted))
+        fetched = self._fetch(wanted, stale)
         written: dict[str, CacheEntry] = {}
         for key, result in fetched.items():
             if isinstance(result, CacheEntry):

@@ -1,4 +1,7 @@
-"""Cache flush (admin): drop shared-cache entries so the next lookup asks storage again."""
+"""Cache flush (admin): drop shared-cache entries so the next lookup asks storage again.
+
+With Redis unreachable a flush cannot have happened, so it answers 503 `redis_unavailable`
+(the RedisError handler) rather than `{"flushed": 0}`."""
 
 from __future__ import annotations
 

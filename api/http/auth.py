@@ -1,7 +1,9 @@
 """Admin authentication: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time.
 
 A missing (or non-bearer) credential is 401 with `WWW-Authenticate`; a wrong token is 403. Both
-use the API's JSON error shape. Failed attempts are rate limited per client (see rate_limit).
+use the API's JSON error shape. Wrong tokens are counted per client (RATE_LIMIT_AUTH_FAILURES)
+and, past the limit, answered 429 instead of 403. The valid token is compared first and is never
+counted or refused, so guessing from an address cannot lock its administrator out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TypeVar
 from flask import Blueprint, request
 
 from ..vocabulary import ErrorCode
-from . import context
+from . import context, rate_limit
 from .errors import ApiError
 
 B = TypeVar("B", bound=Blueprint)
@@ -51,6 +53,7 @@ def check_admin() -> None:
             headers={"WWW-Authenticate": 'Bearer realm="admin"'},
         )
     if not token_matches(token, context.settings().effective_admin_token):
+        rate_limit.auth_failed()  # raises 429 past the limit
         raise ApiError(403, ErrorCode.INVALID_TOKEN, "The admin token is not valid.")
 
 

@@ -10,8 +10,9 @@ import logging
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from ..storage import StorageError
-from . import context
+from ..cache.budget import StorageBudgetExceeded
+from ..storage import ObjectNotFound, StorageError
+from . import context, rate_limit
 from .streaming import stream_object
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ def redirect_to_image(key: str):
     key = context.valid_key(key)
     cache = context.url_cache()
     try:
-        resolved = cache.resolve(key)
-    except StorageError:
+        resolved = cache.resolve(key, admit=rate_limit.miss_budget())
+    except (StorageError, StorageBudgetExceeded):
         raise
     except Exception:  # signing trouble: the bytes can still flow (invariant 5)
         log.warning("redirect for %r failed, serving through the proxy", key, exc_info=True)
@@ -47,8 +48,8 @@ def proxy_image(key: str):
     """The image bytes through the app (Range, ETag); for clients that cannot use signed URLs."""
     key = context.valid_key(key)
     try:
-        etag = context.url_cache().resolve(key).etag
-    except StorageError:
+        etag = context.url_cache().resolve(key, admit=rate_limit.miss_budget()).etag
+    except (StorageError, StorageBudgetExceeded):
         raise
     except Exception:
         log.warning("metadata for %r unavailable, streaming without it", key, exc_info=True)
@@ -62,4 +63,8 @@ def _proxy(key: str, etag: str | None) -> Response:
         cache_control = f"public, max-age={VERSIONED_MAX_AGE}, immutable"
     else:
         cache_control = f"public, max-age={PROXY_MAX_AGE}"
-    return stream_object(request, context.storage(), key, cache_control, etag)
+    try:
+        return stream_object(request, context.storage(), key, cache_control, etag)
+    except ObjectNotFound:
+        context.url_cache().record_missing(key)  # deleted since it was cached: say so from now on
+        raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
+from ..storage import ObjectNotFound
 from . import context
 from .streaming import stream_object
 
@@ -21,4 +22,8 @@ def signed_object(key: str):
     expires = request.args.get("exp")
     storage.verify_url(key, expires, request.args.get("sig"), now)  # SignatureInvalid / SignatureExpired
     max_age = max(0, int(expires or 0) - int(now))
-    return stream_object(request, storage, key, f"public, max-age={max_age}, immutable")
+    try:
+        return stream_object(request, storage, key, f"public, max-age={max_age}, immutable")
+    except ObjectNotFound:
+        context.url_cache().record_missing(key)  # the next resolve says 404, not a URL to nothing
+        raise

@@ -1,34 +1,46 @@
-"""Rate limiting with flask-limiter, per client address.
+"""Rate limiting with flask-limiter and the `limits` library it is built on, per client address.
 
 The JSON API (resolve, listing) shares RATE_LIMIT_PUBLIC per client in Redis, so every worker and
-node counts against one budget; admin routes count only failed token attempts
-(RATE_LIMIT_AUTH_FAILURES), which makes guessing the token slow without ever limiting the console.
-Delivery routes (`/i/`, `/p/`, `/objects/`) are the hot path: an L1 hit needs no Redis at all, and
-a Redis-backed check there halved redirect throughput (docs/BENCHMARKS.md, row 1b), so they are
-limited per worker process in memory (RATE_LIMIT_DELIVERY), through the `limits` library that
-flask-limiter is built on: flask-limiter's per-request evaluation alone cost a third of the
-redirect's throughput, a direct fixed-window hit costs about 2 µs. Probes, docs, `/metrics` and the web
-app are not limited. A 429 uses the API's JSON error shape and carries `Retry-After`. If Redis is
-away, the shared limits fall back to per-process memory instead of failing requests.
+node counts against one budget. Delivery routes (`/i/`, `/p/`, `/objects/`) are the hot path: an
+L1 hit needs no Redis at all, and a Redis-backed check there halved redirect throughput
+(docs/BENCHMARKS.md, row 1b), so they are limited per worker process in memory
+(RATE_LIMIT_DELIVERY), through `limits` directly: flask-limiter's per-request evaluation alone
+cost a third of the redirect's throughput, a direct fixed-window hit costs about 2 µs. Probes,
+docs, `/metrics` and the web app are not limited. A 429 uses the API's JSON error shape and
+carries `Retry-After`. If Redis is away, the shared limits fall back to per-process memory
+instead of failing requests.
+
+Two budgets are counted in what they protect rather than in requests, with `limits` costs:
+- storage calls caused by misses (RATE_LIMIT_STORAGE_MISSES): a lookup pays one unit per key
+  that has no fresh entry, positive or negative, so hits and listing-seeded keys cost nothing
+  while a batch of made-up keys costs its size (`miss_budget`, passed to the cache);
+- failed admin tokens (RATE_LIMIT_AUTH_FAILURES): only a wrong token is counted and refused; the
+  valid token is checked first and never limited (`auth.check_admin` calls `auth_failed`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterable
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
 
+from ..cache.breaker import RedisBreaker
+from ..cache.budget import Admit, StorageBudgetExceeded
 from ..redis_keys import RATE_LIMIT_PREFIX
 from ..settings import Settings
 from ..vocabulary import ErrorCode
-from .errors import error_response
+from .errors import ApiError, error_response
+
+log = logging.getLogger(__name__)
+BUDGETS = "iuc_budgets"
 
 
 def storage_uri(settings: Settings) -> str:
@@ -40,12 +52,15 @@ def storage_uri(settings: Settings) -> str:
     return url
 
 
+def _storage_options(settings: Settings) -> dict:
+    return {
+        "socket_timeout": settings.redis_timeout_seconds,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+    }
+
+
 def init_app(
-    app: Flask,
-    settings: Settings,
-    public: Iterable[Blueprint],
-    delivery: Iterable[Blueprint],
-    admin: Iterable[Blueprint],
+    app: Flask, settings: Settings, breaker: RedisBreaker, public: Iterable[Blueprint], delivery: Iterable[Blueprint]
 ) -> Limiter:
     if settings.rate_limit_enabled:
         app.before_request(_per_process_check(settings.rate_limit_delivery, {bp.name for bp in delivery}))
@@ -53,11 +68,7 @@ def init_app(
         get_remote_address,
         app=app,
         storage_uri=storage_uri(settings),
-        # flask-limiter types these as str | int, but they are redis-py's keyword arguments.
-        storage_options={
-            "socket_timeout": settings.redis_timeout_seconds,  # type: ignore[dict-item]
-            "socket_connect_timeout": settings.redis_timeout_seconds,  # type: ignore[dict-item]
-        },
+        storage_options=_storage_options(settings),
         strategy="sliding-window-counter",
         key_prefix=RATE_LIMIT_PREFIX,
         default_limits=[],
@@ -66,8 +77,8 @@ def init_app(
         in_memory_fallback_enabled=True,
         enabled=settings.rate_limit_enabled,
     )
-    public, admin = list(public), list(admin)
-    limited = {bp.name for bp in public + admin}
+    public = list(public)
+    limited = {bp.name for bp in public}
 
     @limiter.request_filter
     def _not_limited_here() -> bool:
@@ -77,13 +88,6 @@ def init_app(
     shared_public = limiter.shared_limit(settings.rate_limit_public, scope="public")
     for bp in public:
         shared_public(bp)
-    auth_failures = limiter.shared_limit(
-        settings.rate_limit_auth_failures,
-        scope="admin-auth-failures",
-        deduct_when=lambda response: response.status_code in (401, 403),
-    )
-    for bp in admin:
-        auth_failures(bp)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many_requests(error: RateLimitExceeded):
@@ -94,17 +98,100 @@ def init_app(
             retry_after = error.limit.limit.get_expiry()
         return _rate_limited(str(error.limit.limit), retry_after)
 
+    @app.errorhandler(StorageBudgetExceeded)
+    def _budget_spent(error: StorageBudgetExceeded):
+        return _rate_limited(
+            error.limit,
+            error.retry_after,
+            "Too many lookups of keys that are not cached, each costing a storage call: the limit is "
+            f"{error.limit} storage calls.",
+            "storage_misses",
+        )
+
     app.extensions["iuc_limiter"] = limiter
+    if settings.rate_limit_enabled:
+        app.extensions[BUDGETS] = {
+            "storage_misses": CostLimiter(settings, settings.rate_limit_storage_misses, "storage-misses", breaker),
+            "auth_failures": CostLimiter(settings, settings.rate_limit_auth_failures, "admin-auth-failures", breaker),
+        }
     return limiter
 
 
-def _rate_limited(limit: str, retry_after: float):
+class CostLimiter:
+    """Limits counted in units a request spends (storage calls, failed tokens), kept in the
+    limiter's Redis so every worker and node shares them; in process memory while the cache's
+    breaker says Redis is down (so a dead Redis costs no socket timeout per request)."""
+
+    def __init__(self, settings: Settings, limits_text: str, scope: str, breaker: RedisBreaker) -> None:
+        self.items = parse_many(limits_text)
+        self.scope = scope
+        self.breaker = breaker
+        self._shared = SlidingWindowCounterRateLimiter(
+            storage_from_string(storage_uri(settings), **_storage_options(settings))
+        )
+        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._in_memory = settings.redis_url is None
+
+    def spend(self, client: str, cost: int = 1) -> tuple[str, float] | None:
+        """Spend `cost` units of `client`'s budget; (limit, seconds to wait) if it is spent."""
+        ids = (RATE_LIMIT_PREFIX, self.scope, client)
+        for item in self.items:
+            strategy = self._memory if self._in_memory or self.breaker.open else self._shared
+            try:
+                allowed = strategy.hit(item, *ids, cost=cost)
+            except self._shared.storage.base_exceptions as error:
+                log.warning("rate limit storage unreachable, counting in memory: %s", error)
+                self.breaker.trip()
+                strategy = self._memory
+                allowed = strategy.hit(item, *ids, cost=cost)
+            if not allowed:
+                reset_at = strategy.get_window_stats(item, *ids).reset_time
+                return str(item), reset_at - time.time()
+        return None
+
+
+def miss_budget() -> Admit | None:
+    """The current client's admission of storage calls on misses (None: limits are off)."""
+    budgets = current_app.extensions.get(BUDGETS)
+    if budgets is None:
+        return None
+    limiter: CostLimiter = budgets["storage_misses"]
+    client = get_remote_address()
+
+    def admit(cost: int) -> None:
+        spent = limiter.spend(client, cost)
+        if spent is not None:
+            raise StorageBudgetExceeded(*spent)
+
+    return admit
+
+
+def auth_failed() -> None:
+    """Count a wrong admin token; raise 429 once this client has had too many."""
+    budgets = current_app.extensions.get(BUDGETS)
+    if budgets is None:
+        return
+    spent = budgets["auth_failures"].spend(get_remote_address())
+    if spent is not None:
+        limit, retry_after = spent
+        seconds = max(1, math.ceil(retry_after))
+        raise ApiError(
+            429,
+            ErrorCode.RATE_LIMITED,
+            f"Too many wrong admin tokens: the limit is {limit}. Retry after {seconds} s.",
+            {"limit": limit, "budget": "auth_failures"},
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def _rate_limited(limit: str, retry_after: float, why: str = "", budget: str = "requests"):
     seconds = max(1, math.ceil(retry_after))
+    why = why or f"Too many requests: the limit is {limit}."
     return error_response(
         429,
         ErrorCode.RATE_LIMITED,
-        f"Too many requests: the limit is {limit}. Retry after {seconds} s.",
-        {"limit": limit},
+        f"{why} Retry after {seconds} s.",
+        {"limit": limit, "budget": budget},
         headers={"Retry-After": str(seconds)},
     )
 

@@ -3,7 +3,8 @@
 Huey keeps no acks: a task popped by a worker that is then killed is simply gone. So when a task
 starts, its record keeps the serialized task (`message`) and the worker's id; when it ends, both
 are dropped. A task still `running` past TASK_STALE_SECONDS without progress, whose worker no
-longer sends heartbeats, reads `lost` (see recovery).
+longer sends heartbeats, reads `lost` (see recovery); a worker that shuts down hands back what it
+still holds at once (`recovery.release_worker`).
 """
 
 from __future__ import annotations

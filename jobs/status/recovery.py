@@ -21,6 +21,7 @@ from .store import PERIODIC_HISTORY_MAX, Change, TaskStore
 
 log = logging.getLogger(__name__)
 LOST = "lost: its worker stopped while running it"
+INTERRUPTED = "interrupted: its worker stopped; re-enqueued"
 
 
 def requeue_lost(store: TaskStore) -> list[str]:
@@ -40,6 +41,34 @@ def requeue_lost(store: TaskStore) -> list[str]:
         if marked and message is not None and _requeue(task_id, message):
             requeued.append(task_id)
     return requeued
+
+
+def release_worker(store: TaskStore, worker: str) -> list[str]:
+    """A consumer is shutting down and none of its worker threads runs a task any more: every
+    task still recorded as running on it (SIGNAL_INTERRUPTED did not fire, or its write was
+    lost) is put back on the queue now, instead of reading `running` until it is stale."""
+    requeued = []
+    for task_id in store.running_on(worker):
+        raw = store.conn.hgetall(task_key(task_id))
+        record = records.decode(raw)
+        if record.get("status") != TaskStatus.RUNNING or record.get("worker") != worker:
+            continue
+        message = raw.get(b"message")
+        owner = record.get("owner")
+        change = _mark_interrupted(owner) if message is not None else _mark_lost(owner, False, store.clock())
+        if store.update(task_id, change, running="remove") and message is not None and _requeue(task_id, message):
+            requeued.append(task_id)
+    return requeued
+
+
+def _mark_interrupted(owner: str | None) -> Change:
+    def change(current: Record) -> dict[str, Any] | None:
+        if current.get("status") != TaskStatus.RUNNING or current.get("owner") != owner:
+            return None
+        return {"status": TaskStatus.QUEUED, "owner": None, "message": None, "error": INTERRUPTED,
+                "requeued": records.count(current.get("requeued")) + 1}  # fmt: skip
+
+    return change
 
 
 def _mark_lost(owner: str | None, has_message: bool, now: float) -> Change:

@@ -18,6 +18,7 @@ from api.vocabulary import TaskStatus
 
 from .. import heartbeat, runtime
 from ..queue import huey
+from .recovery import INTERRUPTED, release_worker
 from .store import Superseded, TaskStore
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,16 @@ def _on_interrupted(task: Task) -> None:
     Through the schedule, not the queue: the stopping consumer's worker threads still pop the
     queue until the process is gone and would take the task straight back into a dying process.
     Its scheduler has stopped, so another (or the restarted) consumer moves it to the queue."""
-    if store_for().release_for_requeue(task, "interrupted: its worker stopped; re-enqueued"):
+    if store_for().release_for_requeue(task, INTERRUPTED):
         log.warning("task %s (%s) interrupted; re-enqueued", task.id, task.name)
         task.eta = normalize_time(None, INTERRUPTED_REQUEUE_DELAY, huey.utc)
         huey.add_schedule(task)
+
+
+def _release_stopped_worker(worker: str) -> None:
+    requeued = release_worker(store_for(), worker)
+    if requeued:
+        log.warning("worker %s stopped with tasks still running; re-enqueued %s", worker, requeued)
+
+
+heartbeat.on_last_stop.append(_release_stopped_worker)

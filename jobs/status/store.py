@@ -19,7 +19,7 @@ from huey.api import Task
 
 from api.clock import Clock
 from api.redis_keys import HISTORY_KEY, PERIODIC_HISTORY_KEY, RUNNING_KEY, task_errors_key, task_key
-from api.redis_replies import text
+from api.redis_replies import members, text
 from api.settings import Settings
 from api.vocabulary import FINISHED_STATUSES, TaskStatus
 
@@ -142,8 +142,9 @@ class TaskStore:
             fields: dict[str, Any] = {"status": status, "finished_at": now, "owner": None, "message": None}
             if result is not None:
                 fields["result"] = json.dumps(result, default=str)
-            if error is not None:
-                fields["error"] = error
+            # A run that ends without an error clears the one an earlier run left (interrupted,
+            # retried): a succeeded task must not read as if it had failed.
+            fields["error"] = error
             if task.name in PROGRESS_TASKS and "total" not in current:
                 fields["total"] = records.count(current.get("done")) + records.count(current.get("failed"))
             return fields
@@ -185,6 +186,17 @@ class TaskStore:
                     "requeued": records.count(current.get("requeued")) + 1}  # fmt: skip
 
         return self.update(task.id, change, running="remove")
+
+    def running_on(self, worker: str) -> list[str]:
+        """Ids of tasks recorded as running on `worker`."""
+        ids = members(self.conn.zrange(RUNNING_KEY, 0, -1))
+        if not ids:
+            return []
+        pipe = self.conn.pipeline(transaction=False)
+        for task_id in ids:
+            pipe.hmget(task_key(task_id), ["status", "worker"])
+        rows = pipe.execute()
+        return [i for i, (status, w) in zip(ids, rows) if status == b"running" and w == worker.encode()]
 
     def forget(self, task_id: str) -> None:
         """Drop a record whose task never reached the queue (the enqueue failed)."""

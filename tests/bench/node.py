@@ -38,6 +38,7 @@ class Node:
             # refused with 429, while the limiters still do their per-request work as in production.
             RATE_LIMIT_PUBLIC=RATE_LIMIT_LIFTED,
             RATE_LIMIT_DELIVERY=RATE_LIMIT_LIFTED,
+            RATE_LIMIT_STORAGE_MISSES=RATE_LIMIT_LIFTED,
         )
         if redis_url:
             self.env["REDIS_URL"] = redis_url
