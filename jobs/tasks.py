@@ -28,7 +28,7 @@ from .heartbeat import worker_id
 from .operations import LISTING_DONE, WARM_PAGE_SIZE, TaskFailed, chunks, reason, refresh_keys, seed_page
 from .queue import PRIORITY_BATCH, PRIORITY_MAINTENANCE, PRIORITY_QUICK, huey
 from .status import requeue_lost, store_for, trim_history
-from .status.store import KeyFailure
+from .status.progress import KeyFailure
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,14 @@ def batch_refresh(ctx: Services, task: Task, keys: list[str]) -> BatchRefreshRes
     """Revalidate many keys, chunk by chunk (each chunk's storage calls run concurrently in the
     cache's bounded pool), committing progress and per-key errors after every chunk."""
     store = store_for(ctx)
-    start = store.progress_state(task.id)["offset"]
+    start = store.progress.state(task.id)["offset"]
     for offset, chunk in chunks(keys, ctx.settings.batch_chunk_size, start):
         _stop_if_revoked(task)
         outcomes = refresh_keys(ctx.cache, chunk, ctx.settings.allowed_key_prefixes)
         errors = {key: outcome for key, outcome in outcomes.items() if outcome != "refreshed"}
-        store.advance(task, offset, offset + len(chunk), len(chunk) - len(errors), len(errors), errors)
-    state = store.progress_state(task.id)
-    sample, count = store.errors_sample(task.id)
+        store.progress.advance(task, offset, offset + len(chunk), len(chunk) - len(errors), len(errors), errors)
+    state = store.progress.state(task.id)
+    sample, count = store.progress.errors_sample(task.id)
     return {"total": len(keys), "refreshed": state["done"], "failed": state["failed"], "errors": sample,
             "errors_total": count}  # fmt: skip
 
@@ -163,18 +163,18 @@ def batch_refresh(ctx: Services, task: Task, keys: list[str]) -> BatchRefreshRes
 def warm(ctx: Services, task: Task, prefix: str) -> WarmResult:
     """Load every key under `prefix` into the cache from the listing (no HEAD per key)."""
     store = store_for(ctx)
-    state = store.progress_state(task.id)
+    state = store.progress.state(task.id)
     pages, cursor = state["offset"], state["cursor"]
     allowed = ctx.settings.allowed_key_prefixes
     _stop_if_revoked(task)
     if cursor != LISTING_DONE:
         for page in ctx.storage.pages(prefix, cursor, WARM_PAGE_SIZE):
             seeded, skipped = seed_page(ctx.cache, page.items, allowed)
-            store.advance(task, pages, pages + 1, seeded, skipped, cursor=page.next_cursor or LISTING_DONE)
+            store.progress.advance(task, pages, pages + 1, seeded, skipped, cursor=page.next_cursor or LISTING_DONE)
             pages += 1
             if page.next_cursor:
                 _stop_if_revoked(task)  # before the next page is fetched
-    state = store.progress_state(task.id)
+    state = store.progress.state(task.id)
     return {"prefix": prefix, "warmed": state["done"], "skipped": state["failed"]}
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .progress import Superseded
 from .recovery import requeue_lost, trim_history
 from .signals import describe, store_for
-from .store import Superseded, TaskStore
+from .store import TaskStore
 
 __all__ = ["Superseded", "TaskStore", "describe", "requeue_lost", "store_for", "trim_history"]

@@ -18,8 +18,9 @@ from api.vocabulary import TaskStatus
 
 from .. import heartbeat, runtime
 from ..queue import huey
+from .progress import Superseded
 from .recovery import INTERRUPTED, release_worker
-from .store import Superseded, TaskStore
+from .store import TaskStore
 
 log = logging.getLogger(__name__)
 INTERRUPTED_REQUEUE_DELAY = 1.0  # seconds; see _on_interrupted

@@ -2,8 +2,7 @@
 
 Each execution gets an owner token. Progress and final states are only written by the current
 owner, so an execution that was presumed lost (or interrupted and re-enqueued) can never
-overwrite the newer one's counts. Progress is committed per chunk with its resume point, which
-makes a re-run continue where the last commit left off and keeps the counts exact.
+overwrite the newer one's counts. Batch progress lives in `progress.TaskProgress`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import builtins
 import json
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import redis
 from huey.api import Task
@@ -26,36 +25,14 @@ from api.vocabulary import FINISHED_STATUSES, TaskStatus
 from .. import heartbeat
 from ..queue import huey
 from . import records
+from .progress import TaskProgress, owner_of
 from .records import PERIODIC_TASKS, PROGRESS_TASKS, Record
 
 if TYPE_CHECKING:
     from redis.typing import EncodableT, FieldT
 
 PERIODIC_HISTORY_MAX = 200
-MAX_REPORTED_ERRORS = 100
 Change = Callable[[Record], "dict[str, Any] | None"]
-
-
-class Progress(TypedDict):
-    """Where a batch or warm resumes: its committed offset, counts and listing cursor."""
-
-    offset: int
-    done: int
-    failed: int
-    cursor: str | None
-
-
-class KeyFailure(TypedDict):
-    key: str
-    code: str  # an ErrorCode: why refreshing the key failed
-
-
-class Superseded(Exception):
-    """This execution lost ownership of its task (it was presumed lost and re-enqueued)."""
-
-
-def owner_of(task: Task) -> str | None:
-    return getattr(task, "_iuc_owner", None)
 
 
 class TaskStore:
@@ -63,6 +40,7 @@ class TaskStore:
         self.conn = conn
         self.settings = settings
         self.clock = clock
+        self.progress = TaskProgress(conn, settings, clock)
 
     # -- writing ---------------------------------------------------------------------------
     def update(self, task_id: str, change: Change, *, running: str | None = None, history: str | None = None) -> bool:
@@ -205,64 +183,6 @@ class TaskStore:
         for key in (HISTORY_KEY, PERIODIC_HISTORY_KEY, RUNNING_KEY):
             pipe.zrem(key, task_id)
         pipe.execute()
-
-    # -- progress --------------------------------------------------------------------------
-    def progress_state(self, task_id: str) -> Progress:
-        offset, done, failed, cursor = self.conn.hmget(task_key(task_id), ["offset", "done", "failed", "cursor"])
-        return {
-            "offset": int(offset or 0),
-            "done": int(done or 0),
-            "failed": int(failed or 0),
-            "cursor": text(cursor) if cursor else None,
-        }
-
-    def advance(
-        self,
-        task: Task,
-        offset: int,
-        new_offset: int,
-        done: int,
-        failed: int,
-        errors: dict[str, str] | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        """Commit one step of progress and its resume point; raises Superseded if not the owner."""
-        key = task_key(task.id)
-        errors_key = task_errors_key(task.id)
-        now = self.clock()
-        ttl = self.settings.task_history_seconds
-
-        def txn(pipe: redis.client.Pipeline) -> bool:
-            owner, current = pipe.hmget(key, ["owner", "offset"])
-            if owner is None or text(owner) != owner_of(task) or int(current or 0) != offset:
-                return False
-            pipe.multi()
-            fields: dict[FieldT, EncodableT] = {
-                "offset": new_offset,
-                "beat_at": now,
-                **({"cursor": cursor} if cursor else {}),
-            }
-            pipe.hset(key, mapping=fields)
-            pipe.hincrby(key, "done", done)
-            pipe.hincrby(key, "failed", failed)
-            if errors:
-                # redis-py's `mapping` is invariant in its key type, so it refuses dict[str, str].
-                pipe.hset(errors_key, mapping=errors)  # type: ignore[arg-type]
-                pipe.expire(errors_key, ttl)
-            return True
-
-        if not self.conn.transaction(txn, key, value_from_callable=True):  # type: ignore[arg-type]  # see update
-            raise Superseded(task.id)
-
-    def errors_sample(self, task_id: str, limit: int = MAX_REPORTED_ERRORS) -> tuple[list[KeyFailure], int]:
-        key = task_errors_key(task_id)
-        total = self.conn.hlen(key)
-        sample: list[KeyFailure] = []
-        for k, v in self.conn.hscan_iter(key, count=limit):
-            sample.append({"key": k.decode("utf-8"), "code": v.decode("utf-8")})
-            if len(sample) >= limit:
-                break
-        return sample, total
 
     # -- reading ---------------------------------------------------------------------------
     def alive_workers(self) -> set[str]:
