@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import PathConverter
 
 import jobs
@@ -74,10 +75,18 @@ def create_app(
         huey=jobs.huey,
     )
     jobs.connect(settings)
+    _trust_proxies(app, settings.trusted_proxy_hops)
     _register_http(app, services)
     _register_cors(app, settings)
     cli.register(app)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind `hops` reverse proxies, the client, scheme, host and prefix are what the outermost
+    trusted one saw; with none, X-Forwarded-* are ignored, so no client can pick its own address."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)  # type: ignore[method-assign]
 
 
 def _register_http(app: Flask, services: Services) -> None:
@@ -96,7 +105,7 @@ def _register_http(app: Flask, services: Services) -> None:
     app.register_blueprint(web.bp)
     register_error_handlers(app, api)
     instrumentation.init_app(app)  # before the limiter, so a 429 is timed too
-    rate_limit.init_app(app, services.settings, services.cache.breaker, [urls.bp, images.bp], delivered)
+    rate_limit.init_app(app, services.settings, services.cache.breaker, [urls.bp, images.bp], delivered, services.clock)
 
 
 def _register_cors(app: Flask, settings: Settings) -> None:

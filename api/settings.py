@@ -197,13 +197,21 @@ class Settings:
     )
     metrics_public: bool = _env(_bool, False, "Serve `/metrics` without the admin token.")
     rate_limit_enabled: bool = _env(_bool, True, "Rate-limit public endpoints per client address.")
+    trusted_proxy_hops: int = _env(
+        _int(0),
+        0,
+        "Reverse proxies in front that append to `X-Forwarded-*` (0: those headers are ignored).",
+    )
     rate_limit_public: str = _env(
         _rate_limits, "6000 per minute", "Limits per client of the JSON API (resolve, listing), shared in Redis."
     )
-    rate_limit_delivery: str = _env(
-        _rate_limits,
-        "100 per second; 3000 per minute",
-        "Limits per client and worker process of `/i/`, `/p/` and `/objects/` (kept in memory).",
+    rate_limit_delivery_burst: int = _env(
+        _int(1),
+        1000,
+        "Requests to `/i/`, `/p/` and `/objects/` a client may make at once, per worker process (token bucket).",
+    )
+    rate_limit_delivery_rate: float = _env(
+        _float(0.001), 50.0, "Per second: how fast a client's delivery bucket refills once its burst is spent."
     )
     rate_limit_auth_failures: str = _env(
         _rate_limits,

@@ -127,3 +127,16 @@ def test_access_log_never_shows_signatures(stack):
     log = node.process.stdout.read().decode()
     assert "/objects/gallery/red.png" in log
     assert signature not in log
+
+
+@pytest.mark.parametrize("hops, logged", [("1", "203.0.113.9"), ("0", "127.0.0.1")])
+def test_the_access_log_shows_the_client_a_trusted_proxy_saw(stack, hops, logged):
+    node = stack(workers=1)
+    node.stop()
+    node.env.update(LOG_LEVEL="info", TRUSTED_PROXY_HOPS=hops)
+    node.start()
+    request = urllib.request.Request(f"{node.base}/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert get(request)[0] == 200
+    node.stop()
+    lines = [line for line in node.process.stdout.read().decode().splitlines() if "GET /healthz" in line]
+    assert lines and all(line.startswith(logged + " ") for line in lines)

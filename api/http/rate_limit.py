@@ -1,12 +1,16 @@
 """Rate limiting with flask-limiter and the `limits` library it is built on, per client address.
 
+The client is `request.remote_addr`: the socket's peer, or with TRUSTED_PROXY_HOPS the address
+the trusted proxies saw (werkzeug's ProxyFix, installed by `create_app`), never a header a client
+can invent.
+
 The JSON API (resolve, listing) shares RATE_LIMIT_PUBLIC per client in Redis, so every worker and
 node counts against one budget. Delivery routes (`/i/`, `/p/`, `/objects/`) are the hot path: an
 L1 hit needs no Redis at all, and a Redis-backed check there halved redirect throughput
-(docs/BENCHMARKS.md, row 1b), so they are limited per worker process in memory
-(RATE_LIMIT_DELIVERY), through `limits` directly: flask-limiter's per-request evaluation alone
-cost a third of the redirect's throughput, a direct fixed-window hit costs about 2 µs. Probes,
-docs, `/metrics` and the web app are not limited. A 429 uses the API's JSON error shape and
+(docs/BENCHMARKS.md, row 1b), so they are limited per worker process in memory by a token bucket
+(RATE_LIMIT_DELIVERY_BURST, then RATE_LIMIT_DELIVERY_RATE per second; `token_bucket.py`): a
+gallery's burst is served, a hammering loop is held to the rate. Probes, docs, `/metrics` and
+the web app are not limited. A 429 uses the API's JSON error shape and
 carries `Retry-After`. If Redis is away, the shared limits fall back to per-process memory
 instead of failing requests.
 
@@ -30,14 +34,16 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from ..cache.breaker import RedisBreaker
 from ..cache.budget import Admit, StorageBudgetExceeded
+from ..clock import Clock
 from ..redis_keys import RATE_LIMIT_PREFIX
 from ..settings import Settings
 from ..vocabulary import ErrorCode
 from .errors import ApiError, error_response
+from .token_bucket import TokenBuckets
 
 log = logging.getLogger(__name__)
 BUDGETS = "iuc_budgets"
@@ -60,10 +66,15 @@ def _storage_options(settings: Settings) -> dict:
 
 
 def init_app(
-    app: Flask, settings: Settings, breaker: RedisBreaker, public: Iterable[Blueprint], delivery: Iterable[Blueprint]
+    app: Flask,
+    settings: Settings,
+    breaker: RedisBreaker,
+    public: Iterable[Blueprint],
+    delivery: Iterable[Blueprint],
+    clock: Clock,
 ) -> Limiter:
     if settings.rate_limit_enabled:
-        app.before_request(_per_process_check(settings.rate_limit_delivery, {bp.name for bp in delivery}))
+        app.before_request(_per_process_check(settings, {bp.name for bp in delivery}, clock))
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -196,19 +207,15 @@ def _rate_limited(limit: str, retry_after: float, why: str = "", budget: str = "
     )
 
 
-def _per_process_check(limits_text: str, blueprints: set[str]):
-    """A before_request hook counting each client's requests to `blueprints` in this process."""
-    items = parse_many(limits_text)
-    counter = FixedWindowRateLimiter(MemoryStorage())
+def _per_process_check(settings: Settings, blueprints: set[str], clock: Clock):
+    """A before_request hook spending one token of the client's delivery bucket in this process."""
+    buckets = TokenBuckets(settings.rate_limit_delivery_burst, settings.rate_limit_delivery_rate, clock)
+    limit = f"burst {settings.rate_limit_delivery_burst}, then {settings.rate_limit_delivery_rate:g} per second"
 
     def check():
         if request.blueprint not in blueprints:
             return None
-        client = request.remote_addr or "unknown"
-        for item in items:
-            if not counter.hit(item, "delivery", client):
-                reset_at = counter.get_window_stats(item, "delivery", client).reset_time
-                return _rate_limited(str(item), reset_at - time.time())
-        return None
+        wait = buckets.take(request.remote_addr or "unknown")
+        return _rate_limited(limit, wait) if wait else None
 
     return check

@@ -37,7 +37,8 @@ class Node:
             # All load comes from one address: lift the per-client limits so requests are served, not
             # refused with 429, while the limiters still do their per-request work as in production.
             RATE_LIMIT_PUBLIC=RATE_LIMIT_LIFTED,
-            RATE_LIMIT_DELIVERY=RATE_LIMIT_LIFTED,
+            RATE_LIMIT_DELIVERY_BURST="100000000",
+            RATE_LIMIT_DELIVERY_RATE="100000000",
             RATE_LIMIT_STORAGE_MISSES=RATE_LIMIT_LIFTED,
         )
         if redis_url:
