@@ -21,6 +21,7 @@ from .http import (
     monitoring,
     objects,
     rate_limit,
+    security_headers,
     tasks,
     urls,
     web,
@@ -78,6 +79,7 @@ def create_app(
     _trust_proxies(app, settings.trusted_proxy_hops)
     _register_http(app, services)
     _register_cors(app, settings)
+    security_headers.init_app(app, services.storage.url_origin)
     cli.register(app)
     return app
 

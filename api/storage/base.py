@@ -176,6 +176,12 @@ class Storage(ABC):
     def owns_url(self, url: str) -> bool:
         """True when `url` points at this store's host: the only redirect targets allowed."""
 
+    @property
+    @abstractmethod
+    def url_origin(self) -> str:
+        """`scheme://host[:port]` of the URLs `sign` makes, or "" when they are relative: the
+        one origin pages may load images from (Content-Security-Policy)."""
+
     def verify_url(self, key: str, expires: str | None, signature: str | None, now: float) -> None:
         """With SELF_SERVED_URLS: raise SignatureInvalid or SignatureExpired unless the signed
         URL's parameters are genuine and live."""

@@ -145,6 +145,10 @@ class CosStorage(Storage):
             token=self._token,
         )
 
+    @property
+    def url_origin(self) -> str:
+        return f"{self.scheme}://{self.public_host}"
+
     def owns_url(self, url: str) -> bool:
         parts = urlsplit(url)
         return parts.scheme == self.scheme and parts.netloc.lower() == self.public_host.lower()

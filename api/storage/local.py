@@ -62,6 +62,10 @@ class LocalStorage(Storage):
         if int(expires) <= now:
             raise SignatureExpired(key)
 
+    @property
+    def url_origin(self) -> str:
+        return self.base_url
+
     def owns_url(self, url: str) -> bool:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
