@@ -14,6 +14,7 @@ from .http import (
     auth,
     delivery,
     docs,
+    guards,
     health,
     images,
     instrumentation,
@@ -35,7 +36,7 @@ __all__ = ["create_app"]
 class KeyConverter(PathConverter):
     """Like `path`, but also matches keys with a leading slash so they get a 400, not a 404."""
 
-    regex = ".+"
+    regex = "(?s:.+)"  # `.` alone stops at a newline: `%0d%0a` in a key must reach the 400, not 404
     part_isolating = False  # werkzeug infers True from a regex without "/", which breaks paths
 
 
@@ -56,6 +57,7 @@ def create_app(
     app.url_map.merge_slashes = False  # `/i//etc` is a bad key (400), not a redirect
     app.config.update(
         MAX_BATCH_KEYS=settings.max_batch_keys,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
         API_TITLE="Image URL Cache",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -98,6 +100,7 @@ def _register_http(app: Flask, services: Services) -> None:
     instrumentation.init_app(app)  # before the limiter, so a 429 is timed too
     admin = [tasks.bp, admin_cache.bp, monitoring.bp, monitoring.metrics_bp]
     rate_limit.init_app(app, services.settings, [urls.bp, images.bp], delivered, admin)
+    guards.init_app(app)  # after the limiter: junk input is limited like any other request
 
 
 def _register_cors(app: Flask, settings: Settings) -> None:

@@ -150,6 +150,11 @@ class Settings:
     prerefresh_lead_seconds: int = _env(_int(0), 900, "Pre-refresh revalidates entries this long before they lapse.")
     hot_horizon_seconds: int = _env(_int(1), 3600, "A key accessed within this horizon is hot.")
     max_batch_keys: int = _env(_int(1), 500, "Largest batch accepted by `POST /api/v1/urls`.")
+    max_content_length: int = _env(
+        _int(1024),
+        2 * 1024 * 1024,
+        "Largest request body accepted, in bytes; a larger one gets 413 before it is read.",
+    )
     allowed_key_prefixes: tuple[str, ...] = _env(_csv, (), "Comma-separated key prefixes allowed (empty: all).")
     cors_origins: tuple[str, ...] = _env(_csv, (), "Comma-separated origins allowed by CORS (`*` for any).")
     storage_retries: int = _env(_int(0), 3, "Retries of a transient storage error (timeouts, 5xx).")
