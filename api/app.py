@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.routing import PathConverter
 
 import jobs
@@ -12,6 +12,7 @@ from .clock import Clock, system_clock
 from .http import (
     admin_cache,
     auth,
+    cors,
     delivery,
     docs,
     guards,
@@ -77,7 +78,7 @@ def create_app(
     )
     jobs.connect(settings)
     _register_http(app, services)
-    _register_cors(app, settings)
+    cors.init_app(app, settings)
     cli.register(app)
     return app
 
@@ -101,17 +102,3 @@ def _register_http(app: Flask, services: Services) -> None:
     admin = [tasks.bp, admin_cache.bp, monitoring.bp, monitoring.metrics_bp]
     rate_limit.init_app(app, services.settings, [urls.bp, images.bp], delivered, admin)
     guards.init_app(app)  # after the limiter: junk input is limited like any other request
-
-
-def _register_cors(app: Flask, settings: Settings) -> None:
-    origins = set(settings.cors_origins)
-
-    @app.after_request
-    def cors(response):
-        """Images and URLs may be used from other origins; caches must key on Origin."""
-        response.headers.add("Vary", "Origin")  # not response.vary: it parses and rebuilds the header
-        origin = request.headers.get("Origin")
-        if origin and ("*" in origins or origin in origins):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, ETag"
-        return response

@@ -157,6 +157,11 @@ class Settings:
     )
     allowed_key_prefixes: tuple[str, ...] = _env(_csv, (), "Comma-separated key prefixes allowed (empty: all).")
     cors_origins: tuple[str, ...] = _env(_csv, (), "Comma-separated origins allowed by CORS (`*` for any).")
+    cors_admin: bool = _env(
+        _bool,
+        False,
+        "Also answer CORS on admin endpoints (tasks, cache, monitoring, `/metrics`), allowing `Authorization`.",
+    )
     storage_retries: int = _env(_int(0), 3, "Retries of a transient storage error (timeouts, 5xx).")
     storage_backoff_seconds: float = _env(_float(0.0), 0.05, "First retry delay in requests; doubles, with jitter.")
     redis_timeout_seconds: float = _env(_float(0.01), 0.5, "Socket timeout of cache Redis calls.")
