@@ -30,6 +30,7 @@ MODULES = [
     "bench_memory",
     "bench_browser",
     "bench_soak",
+    "bench_fuzz",
 ]
 
 
