@@ -99,6 +99,7 @@ CASES = [
     ),
     json_case("-Infinity", "/api/v1/urls", '{"keys": [-Infinity]}', 400, "validation_error"),
     json_case("float overflow", "/api/v1/urls", '{"keys": [1e999]}', 400, "validation_error"),
+    json_case("65-digit integer", "/api/v1/urls", '{"keys": [' + "7" * 65 + "]}", 400, "validation_error"),
     json_case("5000-digit integer", "/api/v1/urls", '{"keys": [' + "7" * 5000 + "]}", 400, "validation_error"),
     json_case("body not utf-8", "/api/v1/urls", b'{"keys": ["gallery/\xff.png"]}', 400, "invalid_encoding"),
     json_case("not JSON", "/api/v1/urls", "keys=gallery/red.png", 400, "validation_error"),
