@@ -63,7 +63,9 @@ def test_responses_expose_the_headers_clients_read(cors_client):
     client = cors_client()
     response = client.get(f"/p/{KEY}", headers={"Origin": ORIGIN, "Range": "bytes=0-9"})
     assert response.status_code == 206
-    assert {"etag", "content-range", "accept-ranges", "retry-after"} <= listed(response.headers["Access-Control-Expose-Headers"])
+    assert {"etag", "content-range", "accept-ranges", "retry-after"} <= listed(
+        response.headers["Access-Control-Expose-Headers"]
+    )
     error = client.get("/api/v1/urls/gallery/missing.png", headers={"Origin": ORIGIN})
     assert error.status_code == 404 and error.headers["Access-Control-Allow-Origin"] == ORIGIN  # errors readable too
 

@@ -7,6 +7,7 @@ in the same table; every other row uses keys under `gallery/` so only its own de
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -219,3 +220,28 @@ def test_a_literal_replacement_character_is_still_a_key(hostile_app):
     """U+FFFD sent as proper UTF-8 is a valid (missing) key: only undecodable bytes are refused."""
     response = hostile_app.test_client().get("/api/v1/urls/gallery/x%EF%BF%BD.jpg")
     assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("size, status", [(BODY_LIMIT + 1, 413), (10 * BODY_LIMIT, 413)])
+def test_a_streamed_body_over_the_limit_is_refused(hostile_app, size, status):
+    """Chunked bodies carry no Content-Length: the limit holds on what is read."""
+    body = ('{"keys": ["gallery/' + "a" * size + '"]}').encode()
+    response = hostile_app.test_client().post(
+        "/api/v1/urls",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn says of chunked bodies
+    )
+    assert response.status_code == status and response.json["error"]["code"] == "request_entity_too_large"
+    assert hostile_app.extensions["storage"].total == 0
+
+
+def test_a_streamed_body_within_the_limit_is_read_whole(hostile_app):
+    body = json.dumps({"keys": ["gallery/red.png"], "pad": "x" * (BODY_LIMIT - 60)}).encode()
+    response = hostile_app.test_client().post(
+        "/api/v1/urls",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 200 and [i["key"] for i in response.json["items"]] == ["gallery/red.png"]
