@@ -118,3 +118,23 @@ def test_filesystem_errors_map_onto_the_vocabulary(odd_store, error, kind, fault
     mapped = odd_store._fs_error("gallery/x.png", error)
     assert type(mapped) is kind and mapped.fault == fault
     assert not isinstance(mapped, StorageUnavailable)  # none of them is worth retrying
+
+
+def test_cos_faults_reach_readyz_and_missing_objects_do_not(make_settings, clock, cos_server):
+    """The same vocabulary from the COS adapter: 404 is no fault, a refusal or an outage is."""
+    from api.app import create_app
+
+    from .cos_server import cos_storage_for
+
+    cos_server.put("gallery/a.png", b"\x89PNG\r\n\x1a\n" + b"a" * 64)
+    storage = cos_storage_for(cos_server)
+    client = create_app(make_settings(rate_limit_enabled=False), clock=clock, storage=storage).test_client()
+    long_key = "gallery/" + "\u0301" * 150  # COS names have no 255-byte segment limit: a plain miss
+    assert client.get(f"/p/{long_key}").json["error"]["code"] == "not_found"
+    assert client.get("/readyz").json["checks"]["storage_errors"] == "0"
+    cos_server.inject("gallery/a.png", status=403)
+    assert client.get("/p/gallery/a.png").json["error"]["code"] == "access_denied"
+    cos_server.inject("gallery/b.png", status=503, times=100)
+    assert client.get("/p/gallery/b.png").status_code == 503
+    checks = client.get("/readyz").json["checks"]
+    assert (checks["storage_errors"], checks["storage_last_error"]) == ("2", "storage_unavailable")
