@@ -111,11 +111,11 @@ def check_body() -> None:
         raise RequestEntityTooLarge(f"The body may be at most {limit} bytes.")
     if request.is_json:
         body = request.get_data(cache=True)
-        if limit is not None and request.content_length is None and len(body) >= limit:
-            # A streamed (chunked) body is cut at the limit without a word from werkzeug; one
-            # more byte from the server's stream tells a full body from a longer one.
-            if request.environ["wsgi.input"].read(1):
-                raise RequestEntityTooLarge(f"The body may be at most {limit} bytes.")
+        # A streamed (chunked) body is cut at the limit without a word from werkzeug; one more
+        # byte from the server's stream tells a full body from a longer one.
+        streamed = limit is not None and request.content_length is None and len(body) >= limit
+        if streamed and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge(f"The body may be at most {limit} bytes.")
         if body:
             strict_json(body)
 
