@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import PathConverter
 
@@ -13,8 +13,10 @@ from .clock import Clock, system_clock
 from .http import (
     admin_cache,
     auth,
+    cors,
     delivery,
     docs,
+    guards,
     health,
     images,
     instrumentation,
@@ -37,7 +39,7 @@ __all__ = ["create_app"]
 class KeyConverter(PathConverter):
     """Like `path`, but also matches keys with a leading slash so they get a 400, not a 404."""
 
-    regex = ".+"
+    regex = "(?s:.+)"  # `.` alone stops at a newline: `%0d%0a` in a key must reach the 400, not 404
     part_isolating = False  # werkzeug infers True from a regex without "/", which breaks paths
 
 
@@ -58,6 +60,7 @@ def create_app(
     app.url_map.merge_slashes = False  # `/i//etc` is a bad key (400), not a redirect
     app.config.update(
         MAX_BATCH_KEYS=settings.max_batch_keys,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
         API_TITLE="Image URL Cache",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -78,7 +81,7 @@ def create_app(
     jobs.connect(settings)
     _trust_proxies(app, settings.trusted_proxy_hops)
     _register_http(app, services)
-    _register_cors(app, settings)
+    cors.init_app(app, settings)
     security_headers.init_app(app, services.storage.url_origin)
     cli.register(app)
     return app
@@ -108,17 +111,4 @@ def _register_http(app: Flask, services: Services) -> None:
     register_error_handlers(app, api)
     instrumentation.init_app(app)  # before the limiter, so a 429 is timed too
     rate_limit.init_app(app, services.settings, services.cache.breaker, [urls.bp, images.bp], delivered, services.clock)
-
-
-def _register_cors(app: Flask, settings: Settings) -> None:
-    origins = set(settings.cors_origins)
-
-    @app.after_request
-    def cors(response):
-        """Images and URLs may be used from other origins; caches must key on Origin."""
-        response.headers.add("Vary", "Origin")  # not response.vary: it parses and rebuilds the header
-        origin = request.headers.get("Origin")
-        if origin and ("*" in origins or origin in origins):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, ETag"
-        return response
+    guards.init_app(app)  # after the limiter: junk input is limited like any other request

@@ -26,8 +26,10 @@ def _has_dot_segment(text: str) -> bool:
     return any(part in {".", ".."} for part in text.replace("\\", "/").split("/"))
 
 
-def validate_key(key: object, allowed_prefixes: tuple[str, ...] = ()) -> str:
-    """Return `key` when it may name an object, else raise InvalidKey."""
+def validate_key(key: object, allowed_prefixes: tuple[str, ...] = (), max_segment_bytes: int | None = None) -> str:
+    """Return `key` when it may name an object, else raise InvalidKey. `max_segment_bytes` is
+    the store's limit on one path segment (a filesystem's NAME_MAX): a longer one can never
+    exist there, so it is a bad key rather than a storage call."""
     if not isinstance(key, str):
         raise InvalidKey(ErrorCode.INVALID_KEY, "key must be a string")
     if not key:
@@ -38,6 +40,13 @@ def validate_key(key: object, allowed_prefixes: tuple[str, ...] = ()) -> str:
         raise InvalidKey(ErrorCode.INVALID_ENCODING, "key must be valid UTF-8") from None
     if size > MAX_KEY_BYTES:
         raise InvalidKey(ErrorCode.KEY_TOO_LONG, f"key is {size} bytes, the limit is {MAX_KEY_BYTES}")
+    if max_segment_bytes is not None and size > max_segment_bytes:
+        longest = max(len(part.encode("utf-8")) for part in key.split("/"))
+        if longest > max_segment_bytes:
+            raise InvalidKey(
+                ErrorCode.KEY_TOO_LONG,
+                f"a path segment of the key is {longest} bytes, the store holds at most {max_segment_bytes}",
+            )
     once = unquote(key)
     forms = (key,) if once == key else (key, once, unquote(once))  # no escapes: nothing to decode
     for form in forms:

@@ -166,8 +166,18 @@ class Settings:
     prerefresh_lead_seconds: int = _env(_int(0), 900, "Pre-refresh revalidates entries this long before they lapse.")
     hot_horizon_seconds: int = _env(_int(1), 3600, "A key accessed within this horizon is hot.")
     max_batch_keys: int = _env(_int(1), 500, "Largest batch accepted by `POST /api/v1/urls`.")
+    max_content_length: int = _env(
+        _int(1024),
+        2 * 1024 * 1024,
+        "Largest request body accepted, in bytes; a larger one gets 413 before it is read.",
+    )
     allowed_key_prefixes: tuple[str, ...] = _env(_csv, (), "Comma-separated key prefixes allowed (empty: all).")
     cors_origins: tuple[str, ...] = _env(_csv, (), "Comma-separated origins allowed by CORS (`*` for any).")
+    cors_admin: bool = _env(
+        _bool,
+        False,
+        "Also answer CORS on admin endpoints (tasks, cache, monitoring, `/metrics`), allowing `Authorization`.",
+    )
     storage_retries: int = _env(_int(0), 3, "Retries of a transient storage error (timeouts, 5xx).")
     storage_backoff_seconds: float = _env(_float(0.0), 0.05, "First retry delay in requests; doubles, with jitter.")
     redis_timeout_seconds: float = _env(_float(0.01), 0.5, "Socket timeout of cache Redis calls.")

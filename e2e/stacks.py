@@ -75,7 +75,9 @@ class Stack:
         self.tree.update(descendants(self.process.pid))
 
 
-def launch(name: str, data_dir: Path, window_seconds: int, min_remaining: int | None) -> Stack:
+def launch(
+    name: str, data_dir: Path, window_seconds: int, min_remaining: int | None, extra_env: dict[str, str] | None = None
+) -> Stack:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "STORAGE_BACKEND"}}
     env.update(
@@ -88,6 +90,7 @@ def launch(name: str, data_dir: Path, window_seconds: int, min_remaining: int | 
     )
     if min_remaining is not None:
         env["URL_MIN_REMAINING_SECONDS"] = str(min_remaining)
+    env.update(extra_env or {})
     log_path = data_dir / "stack.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

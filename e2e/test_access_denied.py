@@ -2,9 +2,11 @@
 storage refuses it, with no more forced re-resolves and no proxy fallback.
 
 The local backend refuses a key whose file is a symlink out of the store root (AccessDenied:
-HTTP 403, `access_denied`). The listing still lists such a key and seeds its metadata, so the
-page's first lookup gets a signed URL; that URL answers 403, and the forced re-resolve a failed
-image calls for asks storage, which refuses. `access_denied` is permanent, like `not_found`:
+HTTP 403, `access_denied`), and its listing skips such entries. So the key starts as a plain file,
+listed with its metadata (the listing seeds the cache), and becomes a link out of the root right
+after the listing answered, as when an object is replaced in the store: the page's first lookup
+gets a signed URL; that URL answers 403, and the forced re-resolve a failed image calls for asks
+storage, which refuses. `access_denied` is permanent, like `not_found`:
 asking again cannot help, and the proxy reads through the same storage. So storage is asked
 about the key once, the one `access_denied` answer is the last lookup of the key, and nothing
 goes to `/p/<key>`.
@@ -19,7 +21,7 @@ import re
 import shutil
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from api.settings import Settings
 
@@ -49,11 +51,20 @@ def test_refused_object_costs_one_storage_head_and_no_proxy(
         outside.parent.mkdir(exist_ok=True)
         shutil.copyfile(demo[0], outside)  # a fine picture: only the refusal keeps it off the page
         (images / PREFIX).mkdir()
-        (images / DENIED).symlink_to(outside)
+        shutil.copyfile(demo[0], images / DENIED)
         for key, source in zip(READABLE, demo[1:]):
             shutil.copyfile(source, images / key)
         errors_before = _storage_errors(steady_stack)
         network = Network.watch(page)
+
+        def refuse_after_listing(route: Route) -> None:
+            listing = route.fetch()
+            if not (images / DENIED).is_symlink():
+                (images / DENIED).unlink()
+                (images / DENIED).symlink_to(outside)
+            route.fulfill(response=listing)
+
+        page.route(re.compile(r"/api/v1/images\?"), refuse_after_listing)
 
         open_gallery(page, steady_stack.base_url, f"?prefix={PREFIX}")
         assert DENIED in on_screen_keys(page)

@@ -14,7 +14,7 @@ from api.storage import ObjectNotFound
 
 from .conftest import write_images
 
-LONG = "x" * 780  # made-up keys near the 850-byte cap: what an abuser would send
+LONG = "/".join(["x" * 240] * 3)  # made-up keys near the 850-byte cap (in segments a filesystem holds)
 
 
 def junk(n: int, tag: str = "a") -> list[str]:

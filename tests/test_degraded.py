@@ -31,7 +31,8 @@ def test_redis_down_then_back(own_redis, make_settings, clock, storage):
     assert batch.status_code == 200 and len(batch.json["items"]) == 2
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json == {"status": "degraded", "checks": {"redis": "down", "storage": "ok"}}
+    assert ready.json["status"] == "degraded"
+    assert ready.json["checks"] | {"redis": "down", "storage": "ok"} == ready.json["checks"]
 
     own_redis.start()
     clock.advance(settings.redis_retry_seconds)

@@ -29,4 +29,4 @@ def settings() -> Settings:
 
 def valid_key(key: object) -> str:
     """Validate a key against the app's prefix allow-list (raises InvalidKey -> 400)."""
-    return validate_key(key, settings().allowed_key_prefixes)
+    return validate_key(key, settings().allowed_key_prefixes, storage().max_segment_bytes)

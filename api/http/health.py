@@ -22,14 +22,24 @@ def healthz():
 @bp.response(200, HealthSchema)
 @bp.alt_response(503, schema=HealthSchema)
 def readyz():
-    """Redis and storage reachable: `ok`; Redis down: `degraded` (still serving); storage down: 503."""
+    """Redis and storage reachable: `ok`; Redis down: `degraded` (still serving); storage down: 503.
+
+    `storage_errors` counts the store faults this process has seen (symlink loops, permissions,
+    outages...; not missing objects), `storage_last_error` names the latest. They do not change
+    the status: a store that serves most objects keeps the node in rotation, but it is not
+    reported healthy without a word."""
     redis_ok = context.url_cache().ping()
+    storage = context.storage()
     try:
-        context.storage().list("", None, 1)
+        storage.list("", None, 1)
         storage_ok = True
     except StorageError:
         storage_ok = False
     checks = {"redis": "ok" if redis_ok else "down", "storage": "ok" if storage_ok else "down"}
+    errors, last = storage.faults.snapshot()
+    checks["storage_errors"] = str(errors)
+    if last:
+        checks["storage_last_error"] = last
     if not storage_ok:
         return {"status": "unavailable", "checks": checks}, 503, {"Cache-Control": "no-store"}
     return {"status": "ok" if redis_ok else "degraded", "checks": checks}, 200, {"Cache-Control": "no-store"}

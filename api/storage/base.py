@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -35,29 +36,37 @@ class StorageError(Exception):
     status = 502
     code = ErrorCode.STORAGE_ERROR
     message = "storage failed"
+    # What is wrong with the store itself (not with the request), for /readyz: None when the
+    # error says only that the request cannot be served (a missing object, a bad range).
+    fault: str | None = "storage_error"
 
-    def __init__(self, *args: object, message: str | None = None) -> None:
+    def __init__(self, *args: object, message: str | None = None, fault: str | None = None) -> None:
         super().__init__(*args)
         if message is not None:
             self.message = message
+        if fault is not None:
+            self.fault = fault
 
 
 class ObjectNotFound(StorageError):
     status = 404
     code = ErrorCode.NOT_FOUND
     message = "object not found"
+    fault = None
 
 
 class AccessDenied(StorageError):
     status = 403
     code = ErrorCode.ACCESS_DENIED
     message = "storage denied access to the object"
+    fault = "access_denied"
 
 
 class RangeNotSatisfiable(StorageError):
     status = 416
     code = ErrorCode.RANGE_NOT_SATISFIABLE
     message = "requested range not satisfiable"
+    fault = None
 
 
 class StorageUnavailable(StorageError):
@@ -66,6 +75,7 @@ class StorageUnavailable(StorageError):
     status = 503
     code = ErrorCode.STORAGE_UNAVAILABLE
     message = "storage is unavailable, try again"
+    fault = "storage_unavailable"
 
 
 class SignatureInvalid(StorageError):
@@ -74,6 +84,7 @@ class SignatureInvalid(StorageError):
     status = 403
     code = ErrorCode.SIGNATURE_INVALID
     message = "signed URL rejected"
+    fault = None
 
 
 class SignatureExpired(StorageError):
@@ -82,6 +93,7 @@ class SignatureExpired(StorageError):
     status = 410
     code = ErrorCode.SIGNATURE_EXPIRED
     message = "signed URL has expired; resolve the key again"
+    fault = None
 
 
 class Capability(StrEnum):
@@ -110,6 +122,26 @@ class ObjectInfo:
 class ListPage:
     items: list[ObjectInfo]
     next_cursor: str | None
+    skipped: int = 0  # entries of this page that could not be read (counted as faults too)
+
+
+class FaultLog:
+    """Store faults this process has seen (loops, permissions, outages): /readyz reports them,
+    so a store that fails some requests does not look healthy. Per process, like the probe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+        self.last: str | None = None
+
+    def record(self, fault: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = fault
+
+    def snapshot(self) -> tuple[int, str | None]:
+        with self._lock:
+            return self.count, self.last
 
 
 @dataclass
@@ -140,9 +172,14 @@ class Storage(ABC):
     name: str = "abstract"
     capabilities: frozenset[Capability] = frozenset()
 
+    # Longest path segment (between slashes) the store can hold, in UTF-8 bytes; None: no
+    # limit beyond the key's. A longer segment is a bad key (400), not a storage call.
+    max_segment_bytes: int | None = None
+
     def __init__(self, retries: int = 3, backoff: float = 0.05) -> None:
         self.retries = retries
         self.backoff = backoff
+        self.faults = FaultLog()
 
     # -- public API: retried, vocabulary-checked -------------------------------------------
     def head(self, key: str) -> ObjectInfo:
@@ -215,4 +252,9 @@ class Storage(ABC):
                 state.outcome.exception() if state.outcome else "",
             ),
         )
-        return retryer(call)
+        try:
+            return retryer(call)
+        except StorageError as error:
+            if error.fault:
+                self.faults.record(error.fault)
+            raise

@@ -7,9 +7,12 @@ secure_link: a bad signature is 403, an expired one 410.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import hmac
 import os
+import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Unpack
@@ -27,11 +30,16 @@ from .base import (
     SignatureExpired,
     SignatureInvalid,
     Storage,
+    StorageError,
     guess_content_type,
 )
 
 CHUNK_SIZE = 64 * 1024
 OBJECTS_PATH = "/objects/"
+# What `sign` writes, exactly: `exp` in ASCII digits (str.isdigit also takes '²'), `sig` the
+# unpadded base64url of an HMAC-SHA256. Anything else is refused before int() or the compare.
+EXPIRES = re.compile(r"[0-9]{1,12}")
+SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class LocalStorage(Storage):
@@ -44,6 +52,10 @@ class LocalStorage(Storage):
         self.root.mkdir(parents=True, exist_ok=True)
         self._secret = secret.encode("utf-8")
         self.base_url = (base_url or "").rstrip("/")
+        try:
+            self.max_segment_bytes = os.pathconf(self.root, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            self.max_segment_bytes = 255
 
     # -- signing ------------------------------------------------------------------------
     def _signature(self, key: str, expires: int) -> str:
@@ -55,7 +67,7 @@ class LocalStorage(Storage):
         return f"{self.base_url}{path}?exp={expires}&sig={self._signature(key, expires)}"
 
     def verify_url(self, key: str, expires: str | None, signature: str | None, now: float) -> None:
-        if not expires or not signature or not expires.isdigit():
+        if not expires or not signature or not EXPIRES.fullmatch(expires) or not SIGNATURE.fullmatch(signature):
             raise SignatureInvalid(key, message="signed URL rejected: missing or malformed exp/sig")
         if not hmac.compare_digest(self._signature(key, int(expires)), signature):
             raise SignatureInvalid(key, message="signed URL rejected: signature does not match")
@@ -73,19 +85,39 @@ class LocalStorage(Storage):
 
     # -- I/O ----------------------------------------------------------------------------
     def path_of(self, key: str) -> Path:
-        """The file behind `key`; never outside the root, even through symlinks."""
-        path = (self.root / key).resolve()
+        """The file behind `key`; never outside the root, even through symlinks. Filesystem
+        trouble comes out as the storage vocabulary (see `_fs_error`)."""
+        try:
+            path = Path(os.path.realpath(self.root / key, strict=True))
+        except OSError as error:
+            raise self._fs_error(key, error) from None
         if not path.is_relative_to(self.root):
-            raise AccessDenied(key)
+            raise AccessDenied(key, fault="outside_root")
         return path
 
-    def _info(self, key: str, path: Path) -> ObjectInfo:
-        try:
-            st = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            raise ObjectNotFound(key) from None
-        if not path.is_file():
-            raise ObjectNotFound(key)
+    def _fs_error(self, key: str, error: OSError) -> StorageError:
+        """A filesystem error as the storage vocabulary: missing names, links to nothing, loops
+        and over-long names are 404 (retrying cannot help); permissions 403; the rest 502.
+        Faults of the store itself (loops, dangling links, permissions, I/O) are flagged."""
+        code = error.errno
+        if code in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+            if code == errno.ENOENT and os.path.islink(self.root / key):
+                return ObjectNotFound(
+                    key, message="object not found: its link points at nothing", fault="dangling_link"
+                )
+            return ObjectNotFound(key)
+        if code == errno.ELOOP:
+            return ObjectNotFound(key, message="object not found: its path is a symlink loop", fault="symlink_loop")
+        if code == errno.ENAMETOOLONG:
+            return ObjectNotFound(key, message="object not found: a name in its path is too long for the store")
+        if code in (errno.EACCES, errno.EPERM):
+            return AccessDenied(key, fault="permission_denied")
+        name = errno.errorcode.get(code or 0, "os_error").lower()
+        return StorageError(key, message="storage could not read the object", fault=name)
+
+    def _info(self, key: str, st: os.stat_result) -> ObjectInfo:
+        if not stat.S_ISREG(st.st_mode):
+            raise ObjectNotFound(key)  # a directory (or a device) is not an object
         return ObjectInfo(
             key=key,
             size=st.st_size,
@@ -94,22 +126,34 @@ class LocalStorage(Storage):
             last_modified=st.st_mtime,
         )
 
+    def _stat(self, key: str) -> ObjectInfo:
+        path = self.path_of(key)
+        try:
+            return self._info(key, path.stat())
+        except OSError as error:
+            raise self._fs_error(key, error) from None
+
     def _head(self, key: str) -> ObjectInfo:
-        return self._info(key, self.path_of(key))
+        return self._stat(key)
 
     def _open(self, key: str, byte_range: tuple[int, int | None] | None) -> ObjectStream:
         path = self.path_of(key)
-        info = self._info(key, path)
-        first, last = 0, info.size - 1
-        if byte_range is not None:
-            first, last = byte_range[0], min(byte_range[1] if byte_range[1] is not None else last, last)
-            if first >= info.size or first > last:
-                raise RangeNotSatisfiable(key)
         try:
-            handle = open(path, "rb")
-        except FileNotFoundError:
-            raise ObjectNotFound(key) from None
-        handle.seek(first)
+            # O_NOFOLLOW: a link swapped in after path_of's check is refused, not followed.
+            handle = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
+        except OSError as error:
+            raise self._fs_error(key, error) from None
+        try:
+            info = self._info(key, os.fstat(handle.fileno()))  # the metadata of the bytes sent
+            first, last = 0, info.size - 1
+            if byte_range is not None:
+                first, last = byte_range[0], min(byte_range[1] if byte_range[1] is not None else last, last)
+                if first >= info.size or first > last:
+                    raise RangeNotSatisfiable(key)
+            handle.seek(first)
+        except BaseException:
+            handle.close()
+            raise
 
         def chunks(remaining: int = last - first + 1) -> Iterator[bytes]:
             while remaining > 0:
@@ -128,19 +172,38 @@ class LocalStorage(Storage):
         )
 
     def _list(self, prefix: str, cursor: str | None, limit: int) -> ListPage:
+        """Entries that cannot be read (loops, dangling links, links out of the root,
+        permissions) are skipped and counted as faults: one bad file never breaks a page."""
         keys = sorted(self._walk(prefix))
         if cursor:
             keys = [k for k in keys if k > cursor]
         page = keys[:limit]
-        items = [self._info(k, self.root / k) for k in page]
-        return ListPage(items=items, next_cursor=page[-1] if len(keys) > limit else None)
+        items = []
+        for key in page:
+            try:
+                items.append(self._stat(key))
+            except StorageError as error:
+                if error.fault:
+                    self.faults.record(error.fault)
+        return ListPage(
+            items=items, next_cursor=page[-1] if len(keys) > limit else None, skipped=len(page) - len(items)
+        )
 
     def _walk(self, prefix: str) -> Iterator[str]:
         # Walk only the deepest directory the prefix names, then filter by the full prefix.
         base_dir = self.root / prefix.rpartition("/")[0]
-        if not base_dir.resolve().is_relative_to(self.root) or not base_dir.is_dir():
-            return
-        for dirpath, dirnames, filenames in os.walk(base_dir):
+        try:
+            if not Path(os.path.realpath(base_dir, strict=True)).is_relative_to(self.root) or not base_dir.is_dir():
+                return
+        except OSError:
+            return  # the prefix names no readable directory: nothing under it
+
+        def unreadable(error: OSError) -> None:
+            fault = self._fs_error(prefix, error).fault
+            if fault:
+                self.faults.record(fault)
+
+        for dirpath, dirnames, filenames in os.walk(base_dir, onerror=unreadable):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for filename in filenames:
                 if filename.startswith("."):

@@ -31,6 +31,7 @@ MODULES = [
     "bench_browser",
     "bench_soak",
     "bench_faults",
+    "bench_fuzz",
 ]
 
 

@@ -680,7 +680,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Redis and storage reachable: `ok`; Redis down: `degraded` (still serving); storage down: 503. */
+        /**
+         * Redis and storage reachable: `ok`; Redis down: `degraded` (still serving); storage down: 503.
+         * @description `storage_errors` counts the store faults this process has seen (symlink loops, permissions,
+         *     outages...; not missing objects), `storage_last_error` names the latest. They do not change
+         *     the status: a store that serves most objects keeps the node in rotation, but it is not
+         *     reported healthy without a word.
+         */
         get: {
             parameters: {
                 query?: never;
