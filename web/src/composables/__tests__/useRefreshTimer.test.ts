@@ -5,24 +5,23 @@ import { defaultTimers, MAX_TIMER_DELAY_MS } from '@/utils/timers'
 
 import { useRefreshTimer } from '../useRefreshTimer'
 
-const T0 = Date.UTC(2025, 0, 1, 12)
-
 describe('useRefreshTimer', () => {
   let scope: EffectScope
-
+  /** The fake clock's start; deadlines are given relative to it. */
+  let T0: number
   beforeEach(() => {
-    vi.useFakeTimers({ now: T0 })
+    vi.useFakeTimers()
+    T0 = Date.now()
+    scope = effectScope()
   })
-
   afterEach(() => {
-    scope?.stop()
+    scope.stop()
     vi.useRealTimers()
   })
 
   function setup(due: () => number | null, enabled = () => true) {
     const visible = ref(true)
     const onDue = vi.fn()
-    scope = effectScope()
     const timer = scope.run(() =>
       useRefreshTimer({ due, enabled, visible, onDue, timers: defaultTimers, clock: Date.now }),
     )!
@@ -47,17 +46,23 @@ describe('useRefreshTimer', () => {
     expect(timer.onDue).toHaveBeenCalledOnce()
   })
 
-  it('is not set with nothing due or while disabled', async () => {
-    const nothing = setup(() => null)
-    nothing.schedule()
+  it('is not set with nothing due', async () => {
+    const timer = setup(() => null)
+    timer.schedule()
     await vi.advanceTimersByTimeAsync(MAX_TIMER_DELAY_MS)
-    expect(nothing.onDue).not.toHaveBeenCalled()
-    scope.stop()
+    expect(timer.onDue).not.toHaveBeenCalled()
+  })
 
-    const disabled = setup(() => T0, () => false)
-    disabled.schedule()
-    await vi.advanceTimersByTimeAsync(1000)
-    expect(disabled.onDue).not.toHaveBeenCalled()
+  it('is not set, and does not fire, while disabled', async () => {
+    let enabled = false
+    const timer = setup(() => T0 + 1000, () => enabled)
+    timer.schedule()
+    expect(vi.getTimerCount()).toBe(0)
+    enabled = true
+    timer.schedule()
+    enabled = false
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(timer.onDue).not.toHaveBeenCalled()
   })
 
   it('drops the timer while hidden and fires at once when shown after the deadline', async () => {
