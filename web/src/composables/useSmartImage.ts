@@ -14,6 +14,10 @@
  * `onImageLoad` / `onImageError`, so each URL is fetched once, by the element that shows it.
  * Give the `<img>` `:key="loadId"`: a retry may hand out the very same URL (signing is
  * deterministic per window), and only a fresh element makes the browser try it again.
+ *
+ * The rules it follows are elsewhere: which URL a mode uses and when it may fall back to the
+ * proxy (`utils/imageDelivery.ts`), what to do after a failure (`utils/imageRetry.ts`), the
+ * timer that re-resolves a visible image at `refresh_at` (`useRefreshTimer`).
  */
 import {
   computed,
@@ -31,43 +35,27 @@ import {
 } from 'vue'
 
 import type { CachedUrl } from '@/utils/imageCache'
-import { useImageResolver } from '@/utils/imageServices'
-import { proxyUrl, redirectUrl, withApiBase } from '@/utils/keys'
-import { isPermanentResolveFailure, type Resolver } from '@/utils/resolver'
 import {
-  clampDelay,
-  defaultClock,
-  defaultTimers,
-  MAX_TIMER_DELAY_MS,
-  type Clock,
-  type TimerId,
-  type Timers,
-} from '@/utils/timers'
+  firstSource,
+  ImageLoadError,
+  stableUrl,
+  type SmartImageMode,
+  type SmartImageSource,
+} from '@/utils/imageDelivery'
+import { nextStep, retryPolicy, type RetryPolicy } from '@/utils/imageRetry'
+import { useImageResolver } from '@/utils/imageServices'
+import { proxyUrl, withApiBase } from '@/utils/keys'
+import { isPermanentResolveFailure, type Resolver } from '@/utils/resolver'
+import { defaultClock, defaultTimers, type Clock, type TimerId, type Timers } from '@/utils/timers'
+
+import { useRefreshTimer } from './useRefreshTimer'
+
+export { ImageLoadError, type SmartImageMode, type SmartImageSource } from '@/utils/imageDelivery'
 
 export type SmartImageState = 'idle' | 'resolving' | 'loading' | 'loaded' | 'error'
 
-/**
- * How the browser gets the bytes:
- * - `auto`: signed URL straight from storage; proxy if that keeps failing (default);
- * - `direct`: signed URL only, never the proxy;
- * - `redirect`: the stable `/i/<key>` URL, which 302s to a signed URL; proxy if it fails;
- * - `proxy`: `/p/<key>`, bytes streamed by the backend.
- */
-export type SmartImageMode = 'auto' | 'direct' | 'redirect' | 'proxy'
-
-/** Which kind of URL `src` currently holds. */
-export type SmartImageSource = 'signed' | 'redirect' | 'proxy'
-
-/** The `<img>` element reported an error for `src` (the browser gives no reason). */
-export class ImageLoadError extends Error {
-  override readonly name = 'ImageLoadError'
-
-  constructor(readonly src: string) {
-    super('The image could not be loaded')
-  }
-}
-
-export interface UseSmartImageOptions {
+/** Options; the retry ones (`retries`, `retryDelay`, …) are documented on {@link RetryPolicy}. */
+export interface UseSmartImageOptions extends Partial<RetryPolicy> {
   /**
    * Delivery mode.
    * @default 'auto'
@@ -89,29 +77,6 @@ export interface UseSmartImageOptions {
    * @default the provided one, else the app-wide resolver over the IndexedDB cache
    */
   resolver?: Pick<Resolver, 'resolve' | 'invalidate'>
-  /**
-   * Tries after a failure before falling back to the proxy (or giving up).
-   * @default 3
-   */
-  retries?: number
-  /**
-   * Delay before the first try in ms; each next try waits twice as long.
-   * @default 500
-   */
-  retryDelay?: number
-  /**
-   * Upper bound of a single backoff delay in ms.
-   * @default 10_000
-   */
-  maxRetryDelay?: number
-  /**
-   * Random spread of each delay, as a fraction (0.2 = ±20 %), so images that failed together do
-   * not retry together.
-   * @default 0.2
-   */
-  jitter?: number
-  /** @default Math.random */
-  random?: () => number
   /**
    * Re-resolve this many ms before `refresh_at`. The backend issues a newer URL exactly at
    * `refresh_at` and keeps the current one valid for at least an hour after it, so asking
@@ -162,11 +127,6 @@ export function useSmartImage(
     active = true,
     visible = active,
     resolver = useImageResolver(),
-    retries = 3,
-    retryDelay = 500,
-    maxRetryDelay = 10_000,
-    jitter = 0.2,
-    random = Math.random,
     refreshLead = 0,
     minRefreshInterval = 30_000,
     timers = defaultTimers,
@@ -174,6 +134,7 @@ export function useSmartImage(
     onLoad,
     onError,
   } = options
+  const policy = retryPolicy(options)
 
   const state = ref<SmartImageState>('idle')
   const src = ref<string>()
@@ -186,7 +147,6 @@ export function useSmartImage(
   /** Bumped on every (re)start: answers for an older run are dropped. */
   let generation = 0
   let retryTimer: TimerId | undefined
-  let refreshTimer: TimerId | undefined
   let usedProxyFallback = false
   /**
    * Etag of the latest resolve. The proxy fallback carries it (`/p/<key>?v=<etag>`): after a
@@ -198,11 +158,20 @@ export function useSmartImage(
 
   const currentMode = () => toValue(mode)
 
+  const refreshTimer = useRefreshTimer({
+    due: () =>
+      source.value === 'signed' && entry.value ? entry.value.refresh_at * 1000 - refreshLead : null,
+    enabled: () => state.value === 'loaded',
+    visible,
+    onDue: refreshUrl,
+    timers,
+    clock,
+  })
+
   function clearTimers() {
     timers.clearTimeout(retryTimer)
-    timers.clearTimeout(refreshTimer)
     retryTimer = undefined
-    refreshTimer = undefined
+    refreshTimer.cancel()
   }
 
   function load(kind: SmartImageSource, url: string) {
@@ -212,11 +181,15 @@ export function useSmartImage(
     state.value = 'loading'
   }
 
-  function resolveAndLoad(refresh: boolean) {
+  /** Loads a URL of kind `kind`: a signed one is resolved first (`refresh` re-validates). */
+  function loadFrom(kind: SmartImageSource, refresh: boolean) {
+    if (kind !== 'signed') {
+      load(kind, stableUrl(kind, toValue(imageKey), attempt.value))
+      return
+    }
     const run = generation
-    const key = toValue(imageKey)
     state.value = 'resolving'
-    resolver.resolve(key, { refresh }).then(
+    resolver.resolve(toValue(imageKey), { refresh }).then(
       (resolved) => {
         if (run !== generation) return
         entry.value = resolved
@@ -238,29 +211,13 @@ export function useSmartImage(
     entry.value = null
     usedProxyFallback = false
     lastEtag = null
-    const key = toValue(imageKey)
-    if (!key) {
+    if (!toValue(imageKey)) {
       state.value = 'idle'
       src.value = undefined
       source.value = undefined
       return
     }
-    switch (currentMode()) {
-      case 'proxy':
-        load('proxy', proxyUrl(key))
-        break
-      case 'redirect':
-        load('redirect', redirectUrl(key))
-        break
-      default:
-        resolveAndLoad(false)
-    }
-  }
-
-  function backoff(tryNumber: number): number {
-    const base = Math.min(retryDelay * 2 ** (tryNumber - 1), maxRetryDelay)
-    const spread = 1 - jitter + 2 * jitter * random()
-    return Math.round(base * spread)
+    loadFrom(firstSource(currentMode()), false)
   }
 
   function fail(reason: unknown) {
@@ -270,51 +227,35 @@ export function useSmartImage(
     onError?.(reason)
   }
 
-  /** One more try of the current kind of URL, after the backoff delay. */
-  function tryAgain() {
-    const key = toValue(imageKey)
-    switch (source.value) {
-      case 'proxy':
-        load('proxy', proxyUrl(key))
-        break
-      case 'redirect':
-        // A browser may have cached the 302 to the URL that just failed: ask for a new one.
-        load('redirect', `${redirectUrl(key)}?retry=${attempt.value}`)
-        break
-      default:
-        resolveAndLoad(true)
-    }
-  }
-
   function handleFailure(reason: unknown) {
     const key = toValue(imageKey)
     error.value = reason
-    timers.clearTimeout(refreshTimer)
+    refreshTimer.cancel()
     if (source.value === 'signed' || source.value === undefined) {
       // Nobody else should be handed the URL that just failed.
       entry.value = null
       void resolver.invalidate(key).catch(() => {})
     }
-    if (usedProxyFallback || isPermanentResolveFailure(reason)) {
-      fail(reason)
-      return
+    const failure = { reason, attempt: attempt.value, source: source.value, usedProxyFallback }
+    const step = nextStep({ ...failure, mode: currentMode() }, policy)
+    switch (step.action) {
+      case 'retry': {
+        attempt.value++
+        state.value = 'resolving'
+        const run = generation
+        // One more try of the current kind of URL (a signed one re-validated).
+        retryTimer = timers.setTimeout(() => {
+          if (run === generation) loadFrom(source.value ?? 'signed', true)
+        }, step.delay)
+        break
+      }
+      case 'proxy':
+        usedProxyFallback = true
+        load('proxy', proxyUrl(key, lastEtag))
+        break
+      case 'fail':
+        fail(reason)
     }
-    if (attempt.value < retries) {
-      attempt.value++
-      state.value = 'resolving'
-      const run = generation
-      retryTimer = timers.setTimeout(() => {
-        if (run === generation) tryAgain()
-      }, backoff(attempt.value))
-      return
-    }
-    const mode = currentMode()
-    if ((mode === 'auto' || mode === 'redirect') && source.value !== 'proxy') {
-      usedProxyFallback = true
-      load('proxy', proxyUrl(key, lastEtag))
-      return
-    }
-    fail(reason)
   }
 
   function onImageLoad(id?: number) {
@@ -323,7 +264,7 @@ export function useSmartImage(
     state.value = 'loaded'
     error.value = null
     if (src.value) onLoad?.(src.value)
-    scheduleRefresh()
+    refreshTimer.schedule()
   }
 
   function onImageError(id?: number) {
@@ -332,31 +273,8 @@ export function useSmartImage(
     handleFailure(new ImageLoadError(src.value ?? ''))
   }
 
-  // ---- keeping a visible image's URL fresh ------------------------------------------------
-
-  function refreshDue(): number | null {
-    if (source.value !== 'signed' || !entry.value) return null
-    return entry.value.refresh_at * 1000 - refreshLead
-  }
-
-  function scheduleRefresh(notBefore = 0) {
-    timers.clearTimeout(refreshTimer)
-    refreshTimer = undefined
-    const due = refreshDue()
-    if (due === null || state.value !== 'loaded' || !toValue(visible)) return
-    const wait = Math.max(due - clock(), notBefore)
-    refreshTimer = timers.setTimeout(refreshNow, clampDelay(wait))
-  }
-
-  function refreshNow() {
-    refreshTimer = undefined
-    const due = refreshDue()
-    if (due === null || state.value !== 'loaded' || !toValue(visible)) return
-    // A timer clamped to ~24.8 days fired early: just wait again.
-    if (due - clock() > MAX_TIMER_DELAY_MS / 2) {
-      scheduleRefresh()
-      return
-    }
+  /** A visible image's `refresh_at` has come: fetch the next URL past the cache. */
+  function refreshUrl() {
     const run = generation
     resolver.resolve(toValue(imageKey), { bypassCache: true }).then(
       (resolved) => {
@@ -366,13 +284,13 @@ export function useSmartImage(
         // Same URL (same signing window): nothing to swap. A new one loads in place: the old
         // picture stays until the new one is decoded, and its load/error events apply as usual.
         if (url !== src.value) src.value = url
-        scheduleRefresh(minRefreshInterval)
+        refreshTimer.schedule(minRefreshInterval)
       },
       (reason: unknown) => {
         if (run !== generation || state.value !== 'loaded') return
         // The current URL stays valid until `expires_at`: keep it and try again later.
         if (isPermanentResolveFailure(reason)) return
-        scheduleRefresh(minRefreshInterval)
+        refreshTimer.schedule(minRefreshInterval)
       },
     )
   }
@@ -407,17 +325,6 @@ export function useSmartImage(
       if (isActive && state.value === 'idle') start()
     },
     { immediate: true },
-  )
-
-  watch(
-    () => toValue(visible),
-    (isVisible) => {
-      if (isVisible) scheduleRefresh()
-      else {
-        timers.clearTimeout(refreshTimer)
-        refreshTimer = undefined
-      }
-    },
   )
 
   if (getCurrentScope()) {

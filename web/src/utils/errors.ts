@@ -1,7 +1,7 @@
 import { ApiError } from '@/api/client'
 import type { MessageKey, MessageParams } from '@/i18n'
 
-import { ImageLoadError } from '../composables/useSmartImage'
+import { ImageLoadError } from './imageDelivery'
 import { ResolveError, type ResolveErrorCode } from './resolver'
 
 type Translate = (key: MessageKey, params?: MessageParams) => string

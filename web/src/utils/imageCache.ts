@@ -10,37 +10,25 @@
  * - Swept on start: entries past `refresh_at` are removed through an index, costing O(stale).
  * - Fails soft: with no IndexedDB (private mode, disabled storage), a failed open, a quota error
  *   or another tab upgrading the database, it carries on in memory and never throws.
+ *
+ * This module puts the two layers together and owns the fail-soft switch; the entry rules are in
+ * `imageCacheEntry.ts`, the memory layer in `memoryLru.ts`, the IndexedDB schema, opening and
+ * cursor walks in `imageCacheDb.ts`.
  */
-import { wrap, type DBSchema, type IDBPDatabase } from 'idb'
-
+import {
+  isStoredEntry,
+  isUsable,
+  publicView,
+  toStoredEntry,
+  touchDue,
+  type CachedUrl,
+  type StoredEntry,
+} from './imageCacheEntry'
+import { deleteStale, openUrlDb, STORE, trimToBound, type UrlDb } from './imageCacheDb'
+import { MemoryLru } from './memoryLru'
 import { defaultClock, type Clock } from './timers'
 
-/** What the cache keeps per key: the part of a resolve response that matters to the browser. */
-export interface CachedUrl {
-  key: string
-  url: string
-  /** Epoch seconds after which the URL stops working. */
-  expires_at: number
-  /** Epoch seconds after which the URL should be resolved again; the entry is used until then. */
-  refresh_at: number
-  etag: string | null
-}
-
-interface StoredEntry extends CachedUrl {
-  /** Epoch milliseconds of the last recorded use, for LRU eviction. */
-  accessed_at: number
-}
-
-interface UrlCacheSchema extends DBSchema {
-  urls: {
-    key: string
-    value: StoredEntry
-    indexes: { 'by-accessed': number; 'by-refresh': number }
-  }
-}
-
-const STORE = 'urls'
-const DB_VERSION = 1
+export type { CachedUrl } from './imageCacheEntry'
 
 export interface ImageCacheOptions {
   /**
@@ -98,113 +86,9 @@ export interface ImageCache {
   readonly persistent: boolean
 }
 
-/** Insertion-ordered map used as an LRU: a read moves the entry to the end. */
-class MemoryLru {
-  private readonly map = new Map<string, StoredEntry>()
-
-  constructor(private readonly maxEntries: number) {}
-
-  get size(): number {
-    return this.map.size
-  }
-
-  peek(key: string): StoredEntry | undefined {
-    return this.map.get(key)
-  }
-
-  /** Marks `key` as most recently used. */
-  bump(entry: StoredEntry): void {
-    this.map.delete(entry.key)
-    this.map.set(entry.key, entry)
-  }
-
-  set(entry: StoredEntry): void {
-    this.bump(entry)
-    while (this.map.size > this.maxEntries) {
-      const oldest = this.map.keys().next()
-      if (oldest.done) break
-      this.map.delete(oldest.value)
-    }
-  }
-
-  delete(key: string): void {
-    this.map.delete(key)
-  }
-
-  clear(): void {
-    this.map.clear()
-  }
-
-  /** Removes entries whose `refresh_at` (seconds) is not after `nowSeconds`. */
-  sweep(nowSeconds: number): number {
-    let removed = 0
-    for (const [key, entry] of this.map) {
-      if (entry.refresh_at <= nowSeconds) {
-        this.map.delete(key)
-        removed++
-      }
-    }
-    return removed
-  }
-}
-
-function pick(entry: CachedUrl, accessedAt: number): StoredEntry {
-  return {
-    key: entry.key,
-    url: entry.url,
-    expires_at: entry.expires_at,
-    refresh_at: entry.refresh_at,
-    etag: entry.etag ?? null,
-    accessed_at: accessedAt,
-  }
-}
-
-function publicView({ accessed_at: _accessed, ...entry }: StoredEntry): CachedUrl {
-  return entry
-}
-
-function isStoredEntry(value: unknown): value is StoredEntry {
-  if (!value || typeof value !== 'object') return false
-  const entry = value as Record<string, unknown>
-  return (
-    typeof entry.key === 'string' &&
-    typeof entry.url === 'string' &&
-    typeof entry.refresh_at === 'number' &&
-    typeof entry.expires_at === 'number'
-  )
-}
-
-type Db = IDBPDatabase<UrlCacheSchema>
-
-interface OpenHooks {
-  onVersionChange: () => void
-  onClose: () => void
-}
-
-/** `idb`'s `openDB`, but on a given IndexedDB factory instead of the global one. */
-function openDatabase(factory: IDBFactory, name: string, hooks: OpenHooks): Promise<Db> {
-  const request = factory.open(name, DB_VERSION)
-  request.addEventListener('upgradeneeded', () => {
-    const db = request.result
-    if (!db.objectStoreNames.contains(STORE)) {
-      const store = db.createObjectStore(STORE, { keyPath: 'key' })
-      store.createIndex('by-accessed', 'accessed_at')
-      store.createIndex('by-refresh', 'refresh_at')
-    }
-  })
-  const opening = wrap(request) as unknown as Promise<Db>
-  opening
-    .then((db) => {
-      db.addEventListener('versionchange', hooks.onVersionChange)
-      db.addEventListener('close', hooks.onClose)
-    })
-    .catch(() => {})
-  return opening
-}
-
 class IdbImageCache implements ImageCache {
   readonly ready: Promise<void>
-  private db: Db | null = null
+  private db: UrlDb | null = null
   private readonly memory: MemoryLru
   private readonly clock: Clock
   private readonly maxEntries: number
@@ -234,40 +118,21 @@ class IdbImageCache implements ImageCache {
     return this.db !== null
   }
 
-  private nowSeconds(): number {
-    return this.clock() / 1000
-  }
-
   private async open(factory: IDBFactory | null, name: string, timeoutMs: number): Promise<void> {
     if (!factory) {
       this.fallBack(new Error('IndexedDB is not available'))
       return
     }
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let opening: Promise<Db>
     try {
-      opening = openDatabase(factory, name, {
+      this.db = await openUrlDb(factory, name, {
+        timeoutMs,
         // Another tab wants a newer schema: let it have the database, keep going in memory.
         onVersionChange: () => this.fallBack(new Error('IndexedDB upgraded by another tab')),
         onClose: () => this.fallBack(new Error('IndexedDB connection closed by the browser')),
       })
     } catch (error) {
-      // Some browsers throw synchronously from `open` (e.g. SecurityError in sandboxed frames).
       this.fallBack(error)
       return
-    }
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('IndexedDB open timed out')), timeoutMs)
-    })
-    try {
-      this.db = await Promise.race([opening, timeout])
-    } catch (error) {
-      // A late success after the timeout must not leak a connection.
-      opening.then((db) => db.close()).catch(() => {})
-      this.fallBack(error)
-      return
-    } finally {
-      clearTimeout(timer)
     }
     await this.sweep()
   }
@@ -287,7 +152,7 @@ class IdbImageCache implements ImageCache {
   }
 
   /** Runs an IndexedDB operation; any failure switches the cache to memory for good. */
-  private async withDb<T>(operation: (db: Db) => Promise<T>, fallback: T): Promise<T> {
+  private async withDb<T>(operation: (db: UrlDb) => Promise<T>, fallback: T): Promise<T> {
     await this.ready
     const db = this.db
     if (!db) return fallback
@@ -306,7 +171,6 @@ class IdbImageCache implements ImageCache {
   async getMany(keys: readonly string[]): Promise<Map<string, CachedUrl>> {
     await this.ready
     const now = this.clock()
-    const nowSeconds = now / 1000
     const found = new Map<string, CachedUrl>()
     const missing: string[] = []
     const touches: StoredEntry[] = []
@@ -316,9 +180,9 @@ class IdbImageCache implements ImageCache {
       const entry = this.memory.peek(key)
       if (!entry) {
         missing.push(key)
-      } else if (entry.refresh_at > nowSeconds) {
+      } else if (isUsable(entry, now)) {
         found.set(key, publicView(entry))
-        if (now - entry.accessed_at >= this.touchIntervalMs) {
+        if (touchDue(entry, now, this.touchIntervalMs)) {
           entry.accessed_at = now
           touches.push(entry)
         }
@@ -340,12 +204,12 @@ class IdbImageCache implements ImageCache {
           if (entry !== undefined) writes.push(store.delete(key))
           return
         }
-        if (entry.refresh_at <= nowSeconds) {
+        if (!isUsable(entry, now)) {
           writes.push(store.delete(key))
           return
         }
         const fresh = { ...entry, accessed_at: now }
-        if (now - entry.accessed_at >= this.touchIntervalMs) writes.push(store.put(fresh))
+        if (touchDue(entry, now, this.touchIntervalMs)) writes.push(store.put(fresh))
         this.memory.set(fresh)
         found.set(key, publicView(fresh))
       })
@@ -364,7 +228,7 @@ class IdbImageCache implements ImageCache {
   async setMany(entries: readonly CachedUrl[]): Promise<void> {
     await this.ready
     const now = this.clock()
-    const fresh = entries.filter((entry) => entry.refresh_at > now / 1000).map((e) => pick(e, now))
+    const fresh = entries.filter((e) => isUsable(e, now)).map((e) => toStoredEntry(e, now))
     if (!fresh.length) return
     for (const entry of fresh) this.memory.set(entry)
     await this.withDb(async (db) => {
@@ -375,22 +239,8 @@ class IdbImageCache implements ImageCache {
   }
 
   /** Deletes least recently used entries until at most `maxEntries` remain. */
-  private async trim(db: Db): Promise<number> {
-    const tx = db.transaction(STORE, 'readwrite')
-    let excess = (await tx.store.count()) - this.maxEntries
-    let removed = 0
-    if (excess > 0) {
-      let cursor = await tx.store.index('by-accessed').openCursor()
-      while (cursor && excess > 0) {
-        this.memory.delete(cursor.primaryKey)
-        await cursor.delete()
-        excess--
-        removed++
-        cursor = await cursor.continue()
-      }
-    }
-    await tx.done
-    return removed
+  private trim(db: UrlDb): Promise<number> {
+    return trimToBound(db, this.maxEntries, (key) => this.memory.delete(key))
   }
 
   async delete(key: string): Promise<void> {
@@ -404,22 +254,12 @@ class IdbImageCache implements ImageCache {
   }
 
   async sweep(): Promise<number> {
-    const nowSeconds = this.nowSeconds()
-    const inMemory = this.memory.sweep(nowSeconds)
-    if (!this.db) return inMemory
+    const now = this.clock()
+    const inMemory = this.memory.sweep(now)
     const db = this.db
+    if (!db) return inMemory
     try {
-      const tx = db.transaction(STORE, 'readwrite')
-      let removed = 0
-      // Ascending by `refresh_at`: stop at the first entry still usable, so O(stale entries).
-      let cursor = await tx.store.index('by-refresh').openCursor()
-      while (cursor && cursor.key <= nowSeconds) {
-        await cursor.delete()
-        removed++
-        cursor = await cursor.continue()
-      }
-      await tx.done
-      return removed + (await this.trim(db))
+      return (await deleteStale(db, now / 1000)) + (await this.trim(db))
     } catch (error) {
       this.fallBack(error)
       return inMemory

@@ -10,10 +10,11 @@
  */
 import { ApiError } from '@/api/client'
 import { resolveUrls } from '@/api/images'
-import type { BatchResolveResponse, ErrorCode, ResolvedUrl } from '@/api/types'
+import type { BatchResolveResponse, ErrorCode } from '@/api/types'
 import { retryOf } from '@/api/vocabulary'
 
 import type { CachedUrl, ImageCache } from './imageCache'
+import { toCachedUrl } from './imageCacheEntry'
 import { defaultTimers, type Timers } from './timers'
 
 /**
@@ -99,16 +100,6 @@ function defer(): Deferred {
   // Callers may drop the promise (an image scrolled away); never report it as unhandled.
   promise.catch(() => {})
   return { promise, resolve, reject }
-}
-
-function toCached(item: ResolvedUrl): CachedUrl {
-  return {
-    key: item.key,
-    url: item.url,
-    expires_at: item.expires_at,
-    refresh_at: item.refresh_at,
-    etag: item.etag ?? null,
-  }
 }
 
 type Lane = 'normal' | 'bypass' | 'refresh'
@@ -205,7 +196,7 @@ export class Resolver {
       for (const key of keys) this.settle(lane, key, (d) => d.reject(error))
       return
     }
-    const items = (response.items ?? []).map(toCached)
+    const items = (response.items ?? []).map(toCachedUrl)
     if (this.cache && items.length) {
       try {
         await this.cache.setMany(items)

@@ -36,6 +36,18 @@ function scriptedResolver(refreshInSeconds = 3600) {
   return { resolve, invalidate, failNext: (...errors: unknown[]) => failures.push(...errors) }
 }
 
+/** A resolve answering one entry every time (one signing window); `fields` is read per call. */
+function sameAnswer(fields: () => Partial<CachedUrl> = () => ({})) {
+  return async (key: string): Promise<CachedUrl> => ({
+    key,
+    url: '/objects/same',
+    expires_at: T0 / 1000 + 7200,
+    refresh_at: T0 / 1000 + 3600,
+    etag: null,
+    ...fields(),
+  })
+}
+
 describe('useSmartImage', () => {
   let scope: EffectScope
 
@@ -206,13 +218,7 @@ describe('useSmartImage', () => {
   it('versions the proxy fallback by the latest etag, so a fixed object is not a cached bad copy', async () => {
     const resolver = scriptedResolver()
     let etag = '"bad"'
-    resolver.resolve.mockImplementation(async (key: string) => ({
-      key,
-      url: '/objects/same',
-      expires_at: T0 / 1000 + 7200,
-      refresh_at: T0 / 1000 + 3600,
-      etag,
-    }))
+    resolver.resolve.mockImplementation(sameAnswer(() => ({ etag })))
     const image = setup('a b.png', { retries: 1 }, resolver)
     await flush()
     image.onImageError(image.loadId.value)
@@ -258,13 +264,7 @@ describe('useSmartImage', () => {
 
   it('gives a new loadId to each try, even when the URL is the same', async () => {
     const resolver = scriptedResolver()
-    resolver.resolve.mockImplementation(async (key: string) => ({
-      key,
-      url: '/objects/same',
-      expires_at: T0 / 1000 + 7200,
-      refresh_at: T0 / 1000 + 3600,
-      etag: null,
-    }))
+    resolver.resolve.mockImplementation(sameAnswer())
     const image = setup('a.png', {}, resolver)
     await flush()
     const first = image.loadId.value
@@ -366,13 +366,8 @@ describe('useSmartImage', () => {
 
     it('never hammers the backend when it keeps answering an old refresh_at', async () => {
       const resolver = scriptedResolver()
-      resolver.resolve.mockImplementation(async (key: string) => ({
-        key,
-        url: '/objects/a.png?fixed',
-        expires_at: T0 / 1000 + 7200,
-        refresh_at: T0 / 1000 + 30, // already within the lead
-        etag: null,
-      }))
+      // refresh_at already within the lead
+      resolver.resolve.mockImplementation(sameAnswer(() => ({ refresh_at: T0 / 1000 + 30 })))
       const image = setup('a.png', { refreshLead: 60_000, minRefreshInterval: 30_000 }, resolver)
       await flush()
       image.onImageLoad(image.loadId.value)
