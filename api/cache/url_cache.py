@@ -265,10 +265,11 @@ class UrlCache:
         if item is None or item.entry is not entry:
             item = MemoryItem(entry)
         window = item.window
-        signed = window is None or not window.start <= now < window.end
+        deadline = self.storage.signing_deadline()  # a new temporary key re-signs at once
+        signed = window is None or not window.start <= now < window.end or window.not_after != deadline
         if signed:
             s = self.settings
-            window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds)
+            window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds, deadline)
             item.url = self.storage.sign(key, window.start, window.expires)
             item.window = window
         info = entry.info

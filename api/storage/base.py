@@ -172,6 +172,11 @@ class Storage(ABC):
         """A read URL valid from `start` to `expires` (epoch seconds). Pure: no I/O, and
         deterministic: the same arguments give the same URL in every process."""
 
+    def signing_deadline(self) -> float | None:
+        """When the key behind `sign` expires (epoch seconds), or None for a permanent one: a URL
+        must not be valid past it. Raises StorageUnavailable when there is no live key."""
+        return None
+
     @abstractmethod
     def owns_url(self, url: str) -> bool:
         """True when `url` points at this store's host: the only redirect targets allowed."""
