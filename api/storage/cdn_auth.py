@@ -32,6 +32,16 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
+def typea_value(path: str, timestamp: int, rand: str, key: str) -> str:
+    """TypeA's `sign` value: `timestamp-rand-uid-md5hash`."""
+    return f"{timestamp}-{rand}-{UID}-{_md5(f'{path}-{timestamp}-{rand}-{UID}-{key}')}"
+
+
+def typed_hash(key: str, path: str, stamp: str) -> str:
+    """TypeD's `sign` value; `stamp` is the timestamp as the URL carries it (decimal or hex)."""
+    return _md5(key + path + stamp)
+
+
 @dataclass(frozen=True)
 class CdnAuth:
     """One CDN domain's authentication settings; signing always uses the primary key."""
@@ -51,11 +61,9 @@ class CdnAuth:
     def query(self, path: str, timestamp: int) -> str:
         """The query string that authenticates `path` (starting with `/`, as sent) from `timestamp`."""
         if self.type == "typea":
-            rand = self.rand(path, timestamp)
-            digest = _md5(f"{path}-{timestamp}-{rand}-{UID}-{self.key}")
-            return f"{self.sign_param}={timestamp}-{rand}-{UID}-{digest}"
+            return f"{self.sign_param}={typea_value(path, timestamp, self.rand(path, timestamp), self.key)}"
         stamp = format(timestamp, "x") if self.hex_timestamp else str(timestamp)
-        return f"{self.sign_param}={_md5(self.key + path + stamp)}&{self.time_param}={stamp}"
+        return f"{self.sign_param}={typed_hash(self.key, path, stamp)}&{self.time_param}={stamp}"
 
 
 def url_path(key: str) -> str:
