@@ -21,7 +21,6 @@ class SigningWindow:
     start: int  # signature valid from here
     end: int  # rollover: a new URL is signed from here on
     expires: int  # signature valid until here (end + min_remaining, or the key's expiry)
-    not_after: float | None = None  # the signing key's expiry this window was cut to, if any
 
     def max_age(self, now: float) -> int:
         """Seconds a client may reuse what was issued in this window (never past `end`)."""
@@ -43,4 +42,4 @@ def window_for(key: str, now: float, window: int, min_remaining: int, not_after:
         end = min(end, expires - min_remaining)
         if end <= now:  # the key has less than min_remaining left: renew halfway through what is left
             end = min(expires, int(now) + max(1, (expires - int(now)) // 2))
-    return SigningWindow(start=start, end=end, expires=expires, not_after=not_after)
+    return SigningWindow(start=start, end=end, expires=expires)

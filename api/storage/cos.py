@@ -34,6 +34,7 @@ from .base import (
     ObjectStream,
     RangeNotSatisfiable,
     RetryPolicy,
+    SigningKey,
     Storage,
     StorageError,
     StorageUnavailable,
@@ -185,10 +186,13 @@ class CosStorage(Storage):
             token=credential.token,
         )
 
-    def signing_deadline(self) -> float | None:
-        """With CDN auth the CDN's key signs and the CDN pulls with its own bucket access, so
-        the COS credential's expiry does not bound URLs."""
-        return None if self.cdn_auth is not None else self.credentials.current().expires_at
+    def signing_key(self) -> SigningKey | None:
+        """None with CDN auth: the CDN's key signs, and the CDN pulls with its own bucket access,
+        so the COS credential does not bound URLs."""
+        if self.cdn_auth is not None:
+            return None
+        credential = self.credentials.current()
+        return SigningKey(credential.secret_id, credential.expires_at)
 
     def owns_url(self, url: str) -> bool:
         parts = urlsplit(url)
