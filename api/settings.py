@@ -192,7 +192,7 @@ class Settings:
     )
     cdn_auth_key: str | None = _env(_CDN_KEY, None, "CDN authentication primary key (signs every URL).")
     cdn_auth_backup_key: str | None = _env(
-        _CDN_KEY, None, "CDN backup key: never signs; recorded so a rotation is checked at start."
+        _CDN_KEY, None, "CDN backup key, as in the console: checked at start, never signs."
     )
     cdn_auth_sign_param: str = _env(_CDN_PARAM, "sign", "CDN signature parameter name (TypeA and TypeD).")
     cdn_auth_time_param: str = _env(_CDN_PARAM, "t", "CDN timestamp parameter name (TypeD).")
