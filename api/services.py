@@ -46,7 +46,7 @@ def build_services(
     storage (instrumented) or clock (manual)."""
     settings = settings or Settings.from_env()
     client = redis_client(settings)
-    storage = storage or build_storage(settings)
+    storage = storage or build_storage(settings, clock)
     return Services(settings, storage, client, UrlCache(storage, client, settings, clock=clock), clock)
 
 

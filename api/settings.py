@@ -7,11 +7,14 @@ Every variable is documented in the README table. A wrong value stops start-up w
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from .settings_cos import cos_problem
 
 
 class SettingsError(ValueError):
@@ -113,6 +116,22 @@ def _rate_limits(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _pattern(regex: str, what: str) -> Callable[[str, str], str | None]:
+    """An optional string that must match `regex` entirely (Tencent's console rules)."""
+
+    def parse(name: str, raw: str) -> str | None:
+        value = raw.strip()
+        if value and not re.fullmatch(regex, value):
+            raise SettingsError(f"{name} must be {what}, got {len(value)} characters that are not")
+        return value or None
+
+    return parse
+
+
+_CDN_KEY = _pattern(r"[A-Za-z0-9]{6,40}", "6-40 letters and digits")
+_CDN_PARAM = _pattern(r"[A-Za-z0-9_]{1,100}", "1-100 letters, digits or underscores")
+
+
 def _env(parser: Callable[[str, str], Any], default: Any = None, doc: str = "") -> Any:
     """Declare a setting: the parser, its default and the README description."""
     return field(default=default, metadata={"parse": parser, "doc": doc})
@@ -154,6 +173,33 @@ class Settings:
         _optional_str, None, "`host:port` the SDK talks to instead of the regional endpoint."
     )
     cos_timeout_seconds: float = _env(_float(0.1), 10.0, "Timeout of one COS SDK call.")
+    cos_credentials_source: str = _env(
+        _choice("static", "file", "cvm-role", "tke-oidc"),
+        "static",
+        "Where COS keys come from: `static` (COS_SECRET_ID/KEY/TOKEN), `file` (STS JSON in COS_CREDENTIALS_FILE), "
+        "`cvm-role` or `tke-oidc` (a CAM role).",
+    )
+    cos_credentials_file: Path | None = _env(
+        _optional_path,
+        None,
+        "STS JSON (`tmpSecretId`, `tmpSecretKey`, `sessionToken`, `expiredTime`), re-read on change.",
+    )
+    cos_cam_role: str | None = _env(
+        _optional_str, None, "CAM role name for `cvm-role` (default: the one bound to the CVM)."
+    )
+    cdn_auth_type: str = _env(
+        _choice("none", "typea", "typed"), "none", "Tencent CDN URL authentication of COS_DOMAIN: `TypeA` or `TypeD`."
+    )
+    cdn_auth_key: str | None = _env(_CDN_KEY, None, "CDN authentication primary key (signs every URL).")
+    cdn_auth_backup_key: str | None = _env(
+        _CDN_KEY, None, "CDN backup key, as in the console: checked at start, never signs."
+    )
+    cdn_auth_sign_param: str = _env(_CDN_PARAM, "sign", "CDN signature parameter name (TypeA and TypeD).")
+    cdn_auth_time_param: str = _env(_CDN_PARAM, "t", "CDN timestamp parameter name (TypeD).")
+    cdn_auth_timestamp_format: str = _env(_choice("dec", "hex"), "dec", "TypeD timestamp format: `dec` or `hex`.")
+    cdn_auth_valid_seconds: int | None = _env(
+        _int(1), None, "The CDN console's valid time; at least URL_WINDOW_SECONDS + URL_MIN_REMAINING_SECONDS."
+    )
     url_window_seconds: int = _env(_int(10), 3600, "Signing window: URLs roll over once per window.")
     url_min_remaining_seconds: int = _env(_int(10), 3600, "Every URL handed out stays valid at least this long.")
     cache_ttl_seconds: int = _env(
@@ -257,8 +303,12 @@ class Settings:
 
     def validate(self) -> None:
         """Cross-field checks; raises SettingsError naming the variables."""
+        problem = cos_problem(self)
+        if problem:
+            raise SettingsError(problem)
         if self.storage_backend == "cos":
-            missing = [name for name in ("cos_secret_id", "cos_secret_key", "cos_bucket") if not getattr(self, name)]
+            keys = ("cos_secret_id", "cos_secret_key") if self.cos_credentials_source == "static" else ()
+            missing = [name for name in (*keys, "cos_bucket") if not getattr(self, name)]
             if not self.cos_region and not self.cos_domain and not self.cos_endpoint:
                 missing.append("cos_region")
             if missing:

@@ -115,6 +115,15 @@ class SeenRequest:
     headers: dict[str, str] = field(repr=False)
 
 
+@dataclass(frozen=True)
+class TemporaryKey:
+    """A temporary key this server issued, as STS would: valid with its token until `expires`."""
+
+    secret_key: str
+    token: str
+    expires: float
+
+
 class CosError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -133,6 +142,7 @@ class CosTestServer:
         self.faults: list[Fault] = []
         self.requests: list[SeenRequest] = []
         self.token: str | None = None  # when set, every request must carry this STS token
+        self.temporary: dict[str, TemporaryKey] = {}  # tmpSecretId -> the key issued under it
         self.clock: Callable[[], float] = time.time
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.cos = self
@@ -187,8 +197,23 @@ class CosTestServer:
                 if (method is None or r.method == method.upper()) and (key is ... or r.key == key)
             )
 
+    def issue_temporary(self, duration: float) -> dict[str, Any]:
+        """A temporary key valid for `duration` seconds of `self.clock`, as the COS STS SDK's
+        `get_credential()` returns it (`credentials.tmpSecretId/tmpSecretKey/sessionToken`,
+        `expiredTime`). Requests signed with it need its token and fail once it expires."""
+        start = int(self.clock())
+        secret_id, secret_key, token = f"AKIDtmp{uuid.uuid4().hex}", uuid.uuid4().hex, f"tok/{uuid.uuid4().hex}+="
+        with self.lock:
+            self.temporary[secret_id] = TemporaryKey(secret_key, token, start + duration)
+        return {
+            "credentials": {"tmpSecretId": secret_id, "tmpSecretKey": secret_key, "sessionToken": token},
+            "expiredTime": int(start + duration),
+            "startTime": start,
+        }
+
     def reset(self) -> None:
         with self.lock:
+            self.temporary.clear()
             self.objects.clear()
             self.faults.clear()
             self.requests.clear()
@@ -221,7 +246,10 @@ class CosTestServer:
             raise CosError(403, "AccessDenied", "Access Denied: anonymous request to a private bucket.")
         if any(auth.get(name) is None for name in _AUTH_FIELDS) or auth["q-sign-algorithm"] != "sha1":
             raise CosError(403, "AccessDenied", "Authorization is malformed.")
-        if auth["q-ak"] != self.secret_id:
+        secret_key, temporary = self.secret_key, self.temporary.get(auth["q-ak"] or "")
+        if temporary is not None:
+            secret_key = temporary.secret_key
+        elif auth["q-ak"] != self.secret_id:
             raise CosError(403, "InvalidAccessKeyId", "The access key Id format you provided is invalid.")
 
         # Only the parameters and headers the client lists are signed; each must be present.
@@ -236,7 +264,7 @@ class CosTestServer:
         except KeyError as missing:
             raise CosError(403, "SignatureDoesNotMatch", f"Signed field {missing} is not in the request.") from None
         expected = expected_signature(
-            self.secret_key, auth["q-sign-time"], auth["q-key-time"], method, path, signed_params, signed_headers
+            secret_key, auth["q-sign-time"], auth["q-key-time"], method, path, signed_params, signed_headers
         )
         if not hmac.compare_digest(expected, auth["q-signature"]):
             raise CosError(403, "SignatureDoesNotMatch", "The calculated signature does not match.")
@@ -248,10 +276,12 @@ class CosTestServer:
                 raise CosError(403, "AccessDenied", f"{name} is malformed.")
             if not int(start) <= now <= int(end):
                 raise CosError(403, "AccessDenied", "Request has expired")
-        if self.token is not None:
-            sent = headers.get("x-cos-security-token") or q.get("x-cos-security-token")
-            if sent != self.token:
-                raise CosError(403, "InvalidAccessKeyId", "The security token is missing or invalid.")
+        sent = headers.get("x-cos-security-token") or q.get("x-cos-security-token")
+        expected_token = temporary.token if temporary is not None else self.token
+        if expected_token is not None and (sent is None or not hmac.compare_digest(sent, expected_token)):
+            raise CosError(403, "InvalidAccessKeyId", "The security token is missing or invalid.")
+        if temporary is not None and now >= temporary.expires:
+            raise CosError(403, "ExpiredToken", "The temporary key has expired.")
 
     def list_xml(self, query: dict[str, str]) -> bytes:
         prefix, marker, delimiter = query.get("prefix", ""), query.get("marker", ""), query.get("delimiter", "")

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from cachetools import TTLCache
 
 from ..clock import Clock
+from ..storage import SigningKey
 from ..windows import SigningWindow
 from .entry import CacheEntry
 
@@ -16,11 +17,12 @@ from .entry import CacheEntry
 class MemoryItem:
     """An L1 value: the entry plus the URL signed for one window, reused until it rolls over."""
 
-    __slots__ = ("entry", "url", "window")
+    __slots__ = ("entry", "signer", "url", "window")
 
     def __init__(self, entry: CacheEntry) -> None:
         self.entry = entry
         self.window: SigningWindow | None = None
+        self.signer: SigningKey | None = None  # the storage key that signed `url`
         self.url = ""
 
 

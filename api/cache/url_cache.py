@@ -265,12 +265,14 @@ class UrlCache:
         if item is None or item.entry is not entry:
             item = MemoryItem(entry)
         window = item.window
-        signed = window is None or not window.start <= now < window.end
+        signer = self.storage.signing_key()  # a new temporary key re-signs at once
+        signed = window is None or not window.start <= now < window.end or item.signer != signer
         if signed:
             s = self.settings
-            window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds)
+            not_after = signer.expires_at if signer else None  # no URL outlives its key
+            window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds, not_after)
             item.url = self.storage.sign(key, window.start, window.expires)
-            item.window = window
+            item.window, item.signer = window, signer
         info = entry.info
         assert info is not None and window is not None
         return ResolvedUrl(key, item.url, window.expires, window.end, info.etag, info.content_type, info.size), signed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..clock import Clock, system_clock
 from .base import (
     AccessDenied,
     Capability,
@@ -14,6 +15,7 @@ from .base import (
     RangeNotSatisfiable,
     SignatureExpired,
     SignatureInvalid,
+    SigningKey,
     Storage,
     StorageError,
     StorageUnavailable,
@@ -32,6 +34,7 @@ __all__ = [
     "RangeNotSatisfiable",
     "SignatureExpired",
     "SignatureInvalid",
+    "SigningKey",
     "Storage",
     "StorageError",
     "StorageUnavailable",
@@ -39,7 +42,7 @@ __all__ = [
 ]
 
 
-def _local(settings: Settings) -> Storage:
+def _local(settings: Settings, clock: Clock) -> Storage:
     from .local import LocalStorage
 
     return LocalStorage(
@@ -51,14 +54,15 @@ def _local(settings: Settings) -> Storage:
     )
 
 
-def _cos(settings: Settings) -> Storage:
+def _cos(settings: Settings, clock: Clock) -> Storage:
     from .cos import CosStorage
 
-    return CosStorage.from_settings(settings)
+    return CosStorage.from_settings(settings, clock)
 
 
 BACKENDS = {"local": _local, "cos": _cos}
 
 
-def build_storage(settings: Settings) -> Storage:
-    return BACKENDS[settings.storage_backend](settings)
+def build_storage(settings: Settings, clock: Clock = system_clock) -> Storage:
+    """The configured store; `clock` is what temporary credentials are checked against."""
+    return BACKENDS[settings.storage_backend](settings, clock)

@@ -103,6 +103,12 @@ class Capability(StrEnum):
 
 
 @dataclass(frozen=True)
+class SigningKey:
+    id: str  # changes when the key does (an access key id, never a secret)
+    expires_at: float | None  # epoch seconds; None: does not expire
+
+
+@dataclass(frozen=True)
 class ObjectInfo:
     key: str
     size: int
@@ -208,6 +214,12 @@ class Storage(ABC):
     def sign(self, key: str, start: int, expires: int) -> str:
         """A read URL valid from `start` to `expires` (epoch seconds). Pure: no I/O, and
         deterministic: the same arguments give the same URL in every process."""
+
+    def signing_key(self) -> SigningKey | None:
+        """The key `sign` uses now, when it can change while the process runs (temporary keys):
+        a new key re-signs, and no URL may be valid past its `expires_at`. Raises
+        StorageUnavailable when there is no live key."""
+        return None
 
     @abstractmethod
     def owns_url(self, url: str) -> bool:

@@ -1,6 +1,7 @@
 """Tencent COS storage: the SDK does the I/O, our own signer makes the URLs.
 
-The SDK runs with retry=0 so the base class's tenacity policy is the only retry policy (the SDK's
+URLs carry a COS signature from the current credential (`cos_credentials`), or, with CDN URL
+authentication on, the CDN's auth parameters on the CDN domain (`cdn_auth`). The SDK runs with retry=0 so the base class's tenacity policy is the only retry policy (the SDK's
 own sleeps whole seconds between tries). `cos_endpoint` ("host:port") becomes the SDK's IP/Port:
 requests go there while the Host header (and signature) still name the bucket's domain.
 """
@@ -22,6 +23,7 @@ from qcloud_cos.cos_exception import CosClientError, CosServiceError
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from ..clock import Clock, system_clock
 from ..settings import Settings, SettingsError
 from . import cos_signer
 from .base import (
@@ -32,10 +34,19 @@ from .base import (
     ObjectStream,
     RangeNotSatisfiable,
     RetryPolicy,
+    SigningKey,
     Storage,
     StorageError,
     StorageUnavailable,
     guess_content_type,
+)
+from .cdn_auth import AuthType, CdnAuth, signed_url
+from .cos_credentials import (
+    CosCredential,
+    CredentialProvider,
+    FileCredentials,
+    StaticCredentials,
+    cam_role,
 )
 
 CHUNK_SIZE = 64 * 1024
@@ -78,30 +89,56 @@ def _required(value: str | None, name: str) -> str:
     return value
 
 
+def credentials_from_settings(settings: Settings, clock: Clock = system_clock) -> CredentialProvider:
+    source = settings.cos_credentials_source
+    if source == "file":
+        assert settings.cos_credentials_file is not None  # Settings.validate
+        return FileCredentials(settings.cos_credentials_file, clock)
+    if source in ("cvm-role", "tke-oidc"):
+        return cam_role(source, settings.cos_cam_role, clock)
+    secret_id = _required(settings.cos_secret_id, "COS_SECRET_ID")
+    return StaticCredentials(
+        CosCredential(secret_id, _required(settings.cos_secret_key, "COS_SECRET_KEY"), settings.cos_token)
+    )
+
+
+def cdn_auth_from_settings(settings: Settings) -> CdnAuth | None:
+    if settings.cdn_auth_type == "none":
+        return None
+    kind: AuthType = "typea" if settings.cdn_auth_type == "typea" else "typed"
+    return CdnAuth(
+        type=kind,
+        key=_required(settings.cdn_auth_key, "CDN_AUTH_KEY"),  # the backup key never signs
+        sign_param=settings.cdn_auth_sign_param,
+        time_param=settings.cdn_auth_time_param,
+        hex_timestamp=settings.cdn_auth_timestamp_format == "hex",
+    )
+
+
 class CosStorage(Storage):
     name = "cos"
     _session: requests.Session | None
-    _client: CosS3Client | None
+    _client: tuple[CosCredential, CosS3Client] | None
 
     def __init__(
         self,
         *,
-        secret_id: str,
-        secret_key: str,
+        credentials: CredentialProvider,
         bucket: str,
         region: str | None = None,
-        token: str | None = None,
         domain: str | None = None,
         scheme: str = "https",
         endpoint: str | None = None,
         timeout: float = 10.0,
+        cdn_auth: CdnAuth | None = None,
         **kwargs: Unpack[RetryPolicy],
     ) -> None:
         super().__init__(**kwargs)
-        self.bucket, self.scheme, self._token = bucket, scheme, token
-        self._secret_id, self._secret_key = secret_id, secret_key
+        if cdn_auth is not None and not domain:
+            raise SettingsError("CDN_AUTH_TYPE needs the CDN domain in COS_DOMAIN")
+        self.bucket, self.scheme, self.credentials, self.cdn_auth = bucket, scheme, credentials, cdn_auth
         self.public_host = domain or (f"{bucket}.cos.{region}.myqcloud.com" if region else endpoint or "")
-        options = dict(SecretId=secret_id, SecretKey=secret_key, Token=token, Scheme=scheme, Timeout=timeout)
+        options: dict[str, Any] = dict(Scheme=scheme, Timeout=timeout)
         if region:
             options["Region"] = region
         elif domain:
@@ -113,41 +150,53 @@ class CosStorage(Storage):
             if not (sep and port.isdigit()):
                 host, port = endpoint, ""
             options.update(IP=host, Port=int(port) if port else None)
-        self._config = CosConfig(**options)
+        self._options = options
         self._pid, self._session, self._client = 0, None, None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CosStorage:
+    def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> CosStorage:
         return cls(
-            secret_id=_required(settings.cos_secret_id, "COS_SECRET_ID"),
-            secret_key=_required(settings.cos_secret_key, "COS_SECRET_KEY"),
+            credentials=credentials_from_settings(settings, clock),
             bucket=_required(settings.cos_bucket, "COS_BUCKET"),
             region=settings.cos_region,
-            token=settings.cos_token,
             domain=settings.cos_domain,
             scheme=settings.cos_scheme,
             endpoint=settings.cos_endpoint,
             timeout=settings.cos_timeout_seconds,
+            cdn_auth=cdn_auth_from_settings(settings),
             retries=settings.storage_retries,
             backoff=settings.storage_backoff_seconds,
         )
 
     # -- signing ------------------------------------------------------------------------
     def sign(self, key: str, start: int, expires: int) -> str:
+        if self.cdn_auth is not None:  # the CDN checks start + its configured valid time
+            return signed_url(self.cdn_auth, scheme=self.scheme, host=self.public_host, key=key, timestamp=start)
+        credential = self.credentials.current()
+        if credential.expires_at is not None:
+            expires = min(expires, int(credential.expires_at))
         return cos_signer.presigned_url(
             scheme=self.scheme,
             host=self.public_host,
             key=key,
-            secret_id=self._secret_id,
-            secret_key=self._secret_key,
+            secret_id=credential.secret_id,
+            secret_key=credential.secret_key,
             start=start,
             expires=expires,
-            token=self._token,
+            token=credential.token,
         )
 
     @property
     def url_origin(self) -> str:
         return f"{self.scheme}://{self.public_host}"
+
+    def signing_key(self) -> SigningKey | None:
+        """None with CDN auth: the CDN's key signs, and the CDN pulls with its own bucket access,
+        so the COS credential does not bound URLs."""
+        if self.cdn_auth is not None:
+            return None
+        credential = self.credentials.current()
+        return SigningKey(credential.secret_id, credential.expires_at)
 
     def owns_url(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -156,15 +205,21 @@ class CosStorage(Storage):
     # -- I/O ----------------------------------------------------------------------------
     @property
     def client(self) -> CosS3Client:
-        """One pooled session per process: a forked worker must not share its parent's sockets."""
+        """One pooled session per process (a forked worker must not share its parent's sockets)
+        and one SDK client per credential, built from one consistent snapshot of it."""
         if self._pid != os.getpid():
             session = requests.Session()
             adapter = HTTPAdapter(pool_maxsize=32)  # the SDK's shared pool keeps only 10 sockets
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            self._pid, self._session = os.getpid(), session
-            self._client = CosS3Client(self._config, retry=0, session=session)
-        return self._client
+            self._pid, self._session, self._client = os.getpid(), session, None
+        credential, current = self.credentials.current(), self._client
+        if current is None or current[0] != credential:
+            config = CosConfig(
+                SecretId=credential.secret_id, SecretKey=credential.secret_key, Token=credential.token, **self._options
+            )
+            current = self._client = (credential, CosS3Client(config, retry=0, session=self._session))
+        return current[1]
 
     def _call(self, key: str, method: Callable[..., Any], **kwargs: Any) -> Any:
         try:
