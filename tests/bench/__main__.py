@@ -32,6 +32,7 @@ MODULES = [
     "bench_soak",
     "bench_faults",
     "bench_fuzz",
+    "bench_limits",
 ]
 
 

@@ -22,6 +22,7 @@ DB_HITRATE = 9
 DB_PRE_SMALL = 10
 DB_PRE_LARGE = 11
 DB_SOAK = 12
+DB_LIMITS = 13
 
 
 @dataclass
