@@ -22,6 +22,7 @@ import redis
 from .cache.url_cache import UrlCache
 from .redis_keys import SERIES_TTL, STATS_KEY, series_key
 from .settings import Settings
+from .vocabulary import AlertCode, AlertLevel
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class QueueState:
     workers: list[dict]
 
 
-def _alert(code: str, level: str, message: str, value: float, threshold: float) -> dict:
+def _alert(code: AlertCode, level: AlertLevel, message: str, value: float, threshold: float) -> dict:
     return {"code": code, "level": level, "message": message, "value": value, "threshold": threshold}
 
 
@@ -118,28 +119,32 @@ def alerts(settings: Settings, window: Counter, queue: QueueState, degraded: boo
     found = []
     minutes = s.alert_window_minutes
     if queue.pending is None:
-        found.append(_alert("queue_unreachable", "critical", "The job queue's Redis does not answer.", 0, 0))
+        found.append(
+            _alert(AlertCode.QUEUE_UNREACHABLE, AlertLevel.CRITICAL, "The job queue's Redis does not answer.", 0, 0)
+        )
     else:
         if queue.pending > s.alert_queue_depth:
             found.append(
                 _alert(
-                    "queue_depth",
-                    "warning",
+                    AlertCode.QUEUE_DEPTH,
+                    AlertLevel.WARNING,
                     f"{queue.pending} jobs are waiting (threshold {s.alert_queue_depth}).",
                     queue.pending,
                     s.alert_queue_depth,
                 )
             )
         if queue.pending and not queue.workers:
-            found.append(_alert("no_workers", "critical", "Jobs are waiting and no worker is alive.", 0, 1))
+            found.append(
+                _alert(AlertCode.NO_WORKERS, AlertLevel.CRITICAL, "Jobs are waiting and no worker is alive.", 0, 1)
+            )
     finished = window["tasks_succeeded"] + window["tasks_failed"]
     if finished >= s.alert_min_samples:
         failure = window["tasks_failed"] / finished
         if failure > s.alert_task_failure_rate:
             found.append(
                 _alert(
-                    "task_failure_rate",
-                    "warning",
+                    AlertCode.TASK_FAILURE_RATE,
+                    AlertLevel.WARNING,
                     f"{failure:.1%} of jobs failed in the last {minutes} min (threshold {s.alert_task_failure_rate:.0%}).",
                     round(failure, 4),
                     s.alert_task_failure_rate,
@@ -152,15 +157,19 @@ def alerts(settings: Settings, window: Counter, queue: QueueState, degraded: boo
         if hit_rate < s.alert_hit_rate:
             found.append(
                 _alert(
-                    "hit_rate",
-                    "warning",
+                    AlertCode.HIT_RATE,
+                    AlertLevel.WARNING,
                     f"Cache hit rate {hit_rate:.1%} in the last {minutes} min (threshold {s.alert_hit_rate:.0%}).",
                     round(hit_rate, 4),
                     s.alert_hit_rate,
                 )
             )
     if degraded:
-        found.append(_alert("degraded", "critical", "Redis is unreachable: serving from memory and storage.", 1, 0))
+        found.append(
+            _alert(
+                AlertCode.DEGRADED, AlertLevel.CRITICAL, "Redis is unreachable: serving from memory and storage.", 1, 0
+            )
+        )
     return found
 
 

@@ -69,3 +69,27 @@ class TaskStatus(StrEnum):
 
 
 FINISHED_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.REVOKED})
+
+
+class HealthStatus(StrEnum):
+    """What `/readyz` says: `degraded` serves from memory and storage while Redis is away."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    UNAVAILABLE = "unavailable"
+
+
+class AlertLevel(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertCode(StrEnum):
+    """The alerts of the admin console, at the thresholds in the settings (ALERT_*)."""
+
+    QUEUE_UNREACHABLE = "queue_unreachable"
+    QUEUE_DEPTH = "queue_depth"
+    NO_WORKERS = "no_workers"
+    TASK_FAILURE_RATE = "task_failure_rate"
+    HIT_RATE = "hit_rate"
+    DEGRADED = "degraded"

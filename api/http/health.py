@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from ..storage import StorageError
+from ..vocabulary import HealthStatus
 from . import context
 from .schemas import HealthSchema
 
@@ -15,7 +16,7 @@ bp = Blueprint("health", __name__, description="Probes")
 @bp.response(200, HealthSchema)
 def healthz():
     """The process answers."""
-    return {"status": "ok", "checks": {}}
+    return {"status": HealthStatus.OK, "checks": {}}
 
 
 @bp.route("/readyz")
@@ -41,5 +42,9 @@ def readyz():
     if last:
         checks["storage_last_error"] = last
     if not storage_ok:
-        return {"status": "unavailable", "checks": checks}, 503, {"Cache-Control": "no-store"}
-    return {"status": "ok" if redis_ok else "degraded", "checks": checks}, 200, {"Cache-Control": "no-store"}
+        return {"status": HealthStatus.UNAVAILABLE, "checks": checks}, 503, {"Cache-Control": "no-store"}
+    return (
+        {"status": HealthStatus.OK if redis_ok else HealthStatus.DEGRADED, "checks": checks},
+        200,
+        {"Cache-Control": "no-store"},
+    )

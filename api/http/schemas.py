@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
 
-from ..vocabulary import ErrorCode
+from ..vocabulary import ErrorCode, HealthStatus
 
 
 class _Schema(ma.Schema):
@@ -42,7 +42,7 @@ class ResolveBatchArgsSchema(_Schema):
 
 
 class KeyErrorSchema(_Schema):
-    key = fields.Raw(dump_only=True)
+    key = fields.Raw(dump_only=True, metadata={"description": "The key as it was sent: any JSON value"})
     code = fields.Enum(ErrorCode, by_value=True, dump_only=True)
     message = fields.String(dump_only=True)
 
@@ -72,5 +72,5 @@ class ImageListSchema(_Schema):
 
 
 class HealthSchema(_Schema):
-    status = fields.String(dump_only=True, metadata={"description": "`ok`, `degraded` or `unavailable`"})
+    status = fields.Enum(HealthStatus, by_value=True, dump_only=True)
     checks = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True)

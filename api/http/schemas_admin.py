@@ -7,7 +7,7 @@ from flask import current_app
 from marshmallow import fields, validate
 
 from ..monitoring import MAX_SERIES_MINUTES
-from ..vocabulary import TaskStatus
+from ..vocabulary import AlertCode, AlertLevel, TaskStatus
 
 
 class _Schema(ma.Schema):
@@ -42,7 +42,7 @@ class WarmTaskArgsSchema(_Schema):
 
 class TaskAcceptedSchema(_Schema):
     task_id = fields.String(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"description": "`queued`"})
+    status = fields.Enum(TaskStatus, by_value=True, dump_only=True, metadata={"description": "`queued`"})
 
 
 class BatchAcceptedSchema(_Schema):
@@ -131,8 +131,8 @@ class _Tasks(_Schema):
 
 
 class AlertSchema(_Schema):
-    code = fields.String(metadata={"description": "queue_depth, task_failure_rate, hit_rate, no_workers, ..."})
-    level = fields.String(metadata={"description": "warning | critical"})
+    code = fields.Enum(AlertCode, by_value=True)
+    level = fields.Enum(AlertLevel, by_value=True)
     message = fields.String()
     value = fields.Float()
     threshold = fields.Float()

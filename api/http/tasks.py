@@ -17,7 +17,7 @@ import jobs
 from jobs.status import TaskStore, store_for
 
 from ..keys import InvalidKey, validate_prefix
-from ..vocabulary import ErrorCode
+from ..vocabulary import ErrorCode, TaskStatus
 from . import auth, context
 from .errors import ApiError, error_response
 from .schemas_admin import (
@@ -67,7 +67,7 @@ def _task_or_404(task_id: str) -> dict:
 def refresh(args: dict):
     """Revalidate one key with storage in the background (high priority)."""
     key = context.valid_key(args["image_key"])
-    return {"task_id": _enqueue(jobs.tasks.refresh.s(key)), "status": "queued"}
+    return {"task_id": _enqueue(jobs.tasks.refresh.s(key)), "status": TaskStatus.QUEUED}
 
 
 @bp.route("/batch-refresh", methods=["POST"])
@@ -103,7 +103,7 @@ def batch_refresh(args: dict):
 def warm(args: dict):
     """Load every key under a prefix into the cache (from the listing, no HEAD per key)."""
     prefix = validate_prefix(args["prefix"])
-    return {"task_id": _enqueue(jobs.tasks.warm.s(prefix)), "status": "queued"}
+    return {"task_id": _enqueue(jobs.tasks.warm.s(prefix)), "status": TaskStatus.QUEUED}
 
 
 @bp.route("")

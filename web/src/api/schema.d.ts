@@ -730,10 +730,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Alert: {
-            /** @description queue_depth, task_failure_rate, hit_rate, no_workers, ... */
-            code: string;
-            /** @description warning | critical */
-            level: string;
+            /** @enum {unknown} */
+            code: "queue_unreachable" | "queue_depth" | "no_workers" | "task_failure_rate" | "hit_rate" | "degraded";
+            /** @enum {unknown} */
+            level: "warning" | "critical";
             message: string;
             threshold: number;
             value: number;
@@ -769,8 +769,8 @@ export interface components {
             readonly checks: {
                 [key: string]: string;
             };
-            /** @description `ok`, `degraded` or `unavailable` */
-            readonly status: string;
+            /** @enum {unknown} */
+            readonly status: "ok" | "degraded" | "unavailable";
         };
         Image: {
             readonly content_type: string;
@@ -787,6 +787,7 @@ export interface components {
         KeyError: {
             /** @enum {unknown} */
             readonly code: "invalid_key" | "empty_key" | "invalid_encoding" | "key_too_long" | "control_character" | "absolute_key" | "path_traversal" | "prefix_not_allowed" | "invalid_keys" | "not_found" | "access_denied" | "range_not_satisfiable" | "storage_unavailable" | "storage_error" | "signature_invalid" | "signature_expired" | "validation_error" | "rate_limited" | "bad_request" | "unauthorized" | "forbidden" | "method_not_allowed" | "not_acceptable" | "gone" | "request_entity_too_large" | "request_uri_too_long" | "unsupported_media_type" | "request_header_fields_too_large" | "http_error" | "auth_required" | "invalid_token" | "task_not_found" | "task_finished" | "queue_unavailable" | "redis_unavailable" | "internal_error";
+            /** @description The key as it was sent: any JSON value */
             readonly key: unknown;
             readonly message: string;
         };
@@ -884,8 +885,11 @@ export interface components {
             readonly worker: string | null;
         };
         TaskAccepted: {
-            /** @description `queued` */
-            readonly status: string;
+            /**
+             * @description `queued`
+             * @enum {unknown}
+             */
+            readonly status: "queued" | "running" | "retrying" | "succeeded" | "failed" | "lost" | "revoked";
             readonly task_id: string;
         };
         TaskList: {
