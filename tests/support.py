@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 
 from api.storage.local import LocalStorage
@@ -43,3 +45,12 @@ class CountingStorage(LocalStorage):
     @property
     def total(self) -> int:
         return sum(self.calls.values())
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    """GET `url` as a browser would (following redirects): (status, body), errors included."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()

@@ -191,6 +191,18 @@ def test_redirect_goes_to_the_cdn_url(cos_server, tmp_path):
 
 
 # -- settings --------------------------------------------------------------------------------
+CDN_ENV = {
+    "STORAGE_BACKEND": "cos",
+    "COS_SECRET_ID": "id",
+    "COS_SECRET_KEY": "key",
+    "COS_BUCKET": "b-1250000000",
+    "COS_REGION": "ap-beijing",
+    "COS_DOMAIN": CDN,
+    "CDN_AUTH_TYPE": "TypeA",
+    "CDN_AUTH_KEY": KEY,
+}
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -213,32 +225,16 @@ def test_redirect_goes_to_the_cdn_url(cos_server, tmp_path):
     ],
 )
 def test_settings_refuse_bad_cdn_auth(env, message):
-    base = {
-        "STORAGE_BACKEND": "cos",
-        "COS_SECRET_ID": "id",
-        "COS_SECRET_KEY": "key",
-        "COS_BUCKET": "b-1250000000",
-        "COS_REGION": "ap-beijing",
-        "COS_DOMAIN": CDN,
-        "CDN_AUTH_TYPE": "TypeA",
-        "CDN_AUTH_KEY": KEY,
-    }
     with pytest.raises(SettingsError, match=re.escape(message)) as caught:
-        Settings.from_env({**base, **env})
+        Settings.from_env({**CDN_ENV, **env})
     assert KEY not in str(caught.value)
 
 
 def test_settings_accept_the_console_spelling_and_a_valid_time_covering_the_window():
     settings = Settings.from_env(
         {
-            "STORAGE_BACKEND": "cos",
-            "COS_SECRET_ID": "id",
-            "COS_SECRET_KEY": "key",
-            "COS_BUCKET": "b-1250000000",
-            "COS_REGION": "ap-beijing",
-            "COS_DOMAIN": CDN,
+            **CDN_ENV,
             "CDN_AUTH_TYPE": "TypeD",
-            "CDN_AUTH_KEY": KEY,
             "CDN_AUTH_BACKUP_KEY": BACKUP,
             "CDN_AUTH_VALID_SECONDS": "7200",  # URL_WINDOW_SECONDS + URL_MIN_REMAINING_SECONDS by default
         }

@@ -7,8 +7,6 @@ import json
 import os
 import threading
 import types
-import urllib.error
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -26,18 +24,11 @@ from api.storage.cos_credentials import FILE_CHECK_SECONDS, CamRoleCredentials, 
 from api.windows import window_for
 
 from .cos_server import cos_settings_for
+from .support import fetch
 
 T0 = 1_800_000_000
 WINDOW, MIN_REMAINING = 3600, 1800
 KEYS = [f"gallery/{i}.png" for i in range(8)]
-
-
-def fetch(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
 
 
 def write_atomically(path, data: dict) -> None:

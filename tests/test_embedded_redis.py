@@ -11,13 +11,7 @@ import redis
 
 from api.embedded_redis import EmbeddedRedis, is_our_server, wait_until_answering
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from .fault_drill import alive
 
 
 def test_a_restart_keeps_what_was_written_and_the_cap_evicts_only_expiring_keys(tmp_path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -17,6 +15,7 @@ from api.storage.cos import CosStorage
 
 from .cos_server import cos_storage_for
 from .storage_contract import OBJECTS, PNG, StorageContract
+from .support import fetch
 
 
 @pytest.fixture
@@ -27,14 +26,6 @@ def make_storage(cos_server):
         return cos_storage_for(cos_server)
 
     return make
-
-
-def fetch(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
 
 
 def with_query(url: str, **changes: str) -> str:

@@ -18,10 +18,11 @@ NAME = "COS signer"
 
 def _storage():
     from api.storage.cos import CosStorage
+    from api.storage.cos_credentials import CosCredential, StaticCredentials
 
+    credential = CosCredential("AKIDbenchmark00000000000000000000000", "benchmarkSecretKey00000000000000")
     return CosStorage(
-        secret_id="AKIDbenchmark00000000000000000000000",
-        secret_key="benchmarkSecretKey00000000000000",
+        credentials=StaticCredentials(credential),
         bucket="images-1250000000",
         region="ap-beijing",
         scheme="https",
