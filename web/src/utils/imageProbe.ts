@@ -1,0 +1,58 @@
+/**
+ * Why did an `<img>` fail? The element never says (no status), so after a failure of a URL of
+ * the app's own origin one HEAD request asks: a 429 means "wait `Retry-After`, then load the
+ * same URL again", not "this URL is broken" (which would spend a try and, in the end, load the
+ * proxy: more requests against a server that just asked for fewer).
+ */
+import { parseRetryAfter } from '@/api/client'
+
+/** A 429 an image met: `retryAfter` in seconds, null when the server named no wait. */
+export interface ImageRateLimit {
+  retryAfter: number | null
+  /**
+   * False when not asked: another image of the page met the limit moments ago and its wait is
+   * still running, so this failure is taken for the same limit without another request.
+   */
+  seen: boolean
+}
+
+/** Asks the server once why `url` failed; null when the answer is not a 429 (or no answer). */
+export type ProbeImage = (url: string) => Promise<ImageRateLimit | null>
+
+/**
+ * Whether `url` is on the page's own origin. Only those are probed: a storage or CDN URL would
+ * need CORS to read its status, and each request there may be billed.
+ */
+export function isSameOrigin(url: string, page: string | undefined = globalThis.location?.href): boolean {
+  if (!url || !page) return false
+  try {
+    const base = new URL(page)
+    return base.protocol.startsWith('http') && new URL(url, base).origin === base.origin
+  } catch {
+    return false
+  }
+}
+
+/**
+ * HEAD `url` past the cache. `mode: 'same-origin'` follows a redirect only within the origin
+ * (`/i/<key>` to a local `/objects/` URL, which has its own limit) and turns one to storage or a
+ * CDN into an error before that request is sent.
+ */
+export async function probeRateLimit(
+  url: string,
+  fetchImpl: typeof fetch = (...args) => globalThis.fetch(...args),
+): Promise<ImageRateLimit | null> {
+  try {
+    const response = await fetchImpl(url, {
+      method: 'HEAD',
+      mode: 'same-origin',
+      redirect: 'follow',
+      cache: 'no-store',
+      credentials: 'same-origin',
+    })
+    if (response.status !== 429) return null
+    return { retryAfter: parseRetryAfter(response.headers.get('Retry-After')), seen: true }
+  } catch {
+    return null
+  }
+}
