@@ -12,8 +12,8 @@
  * ```
  *
  * An `<img>` error of a URL of the page's origin is probed once (`utils/imageProbe.ts`): a 429
- * holds the page's shared delivery wait and the image stays `loading` until it is over; while
- * that wait runs, other images that fail join it without a probe of their own.
+ * holds the page's shared delivery wait and the image stays `loading` until it is over; images
+ * that fail meanwhile join it without a probe of their own (`DeliveryLimit`).
  *
  * The composable does not load the image itself: the `<img>` reports back through
  * `onImageLoad` / `onImageError`, so each URL is fetched once, by the element that shows it.
@@ -47,9 +47,9 @@ import {
   type SmartImageMode,
   type SmartImageSource,
 } from '@/utils/imageDelivery'
-import { isSameOrigin, type ImageRateLimit } from '@/utils/imageProbe'
+import type { DeliveryLimit, ImageRateLimit } from '@/utils/imageProbe'
 import { nextStep, rateLimitOf, retryPolicy, waitSpread, type RetryPolicy } from '@/utils/imageRetry'
-import { useDeliveryLimit, useImageResolver, type DeliveryLimit } from '@/utils/imageServices'
+import { useDeliveryLimit, useImageResolver } from '@/utils/imageServices'
 import { proxyUrl, withApiBase } from '@/utils/keys'
 import { isPermanentResolveFailure, type Resolver } from '@/utils/resolver'
 import { defaultClock, defaultTimers, type Clock, type TimerId, type Timers } from '@/utils/timers'
@@ -325,12 +325,8 @@ export function useSmartImage(
     if (id !== undefined && id !== loadId.value) return
     if (state.value !== 'loading' && state.value !== 'loaded') return
     const url = src.value ?? ''
-    const { gate, probe } = deliveryLimit
-    if (!probe || !isSameOrigin(url)) return handleFailure(new ImageLoadError(url))
-    // Another image met the limit moments ago: this one waits with it, without a probe.
-    if (gate.remaining() > 0) {
-      return handleFailure(new ImageLoadError(url, { retryAfter: null, seen: false }))
-    }
+    if (!deliveryLimit.probes(url)) return handleFailure(new ImageLoadError(url))
+    // Still `loading` while the probe is out.
     const run = generation
     const failedLoad = loadId.value
     const settle = (limit: ImageRateLimit | null) => {
@@ -338,7 +334,7 @@ export function useSmartImage(
         handleFailure(new ImageLoadError(url, limit))
       }
     }
-    probe(url).then(settle, () => settle(null))
+    deliveryLimit.check(url).then(settle, () => settle(null))
   }
 
   /** A visible image's `refresh_at` has come: fetch the next URL past the cache. */

@@ -6,6 +6,8 @@
  */
 import { parseRetryAfter } from '@/api/client'
 
+import { RateLimitGate, retryAfterDelay } from './rateLimit'
+
 /** A 429 an image met: `retryAfter` in seconds, null when the server named no wait. */
 export interface ImageRateLimit {
   retryAfter: number | null
@@ -54,5 +56,46 @@ export async function probeRateLimit(
     return { retryAfter: parseRetryAfter(response.headers.get('Retry-After')), seen: true }
   } catch {
     return null
+  }
+}
+
+/**
+ * The page's side of the delivery routes' rate limit (`/i/`, `/p/`, `/objects/`): one shared
+ * wait and one probe at a time. An image that fails while the wait runs, or while another
+ * image's probe is out and then finds a 429, is taken for the same limit without a request of
+ * its own (`seen: false`), so a screenful of refused images costs a few probes, not one each.
+ */
+export class DeliveryLimit {
+  private running: Promise<ImageRateLimit | null> | null = null
+
+  /** `probe` null: no probes, every `<img>` error is a failure. */
+  constructor(
+    private readonly probe: ProbeImage | null,
+    readonly gate = new RateLimitGate(),
+  ) {}
+
+  /** Whether a failure of `url` is worth a probe: probes are on and it is of the page's origin. */
+  probes(url: string): boolean {
+    return this.probe !== null && isSameOrigin(url)
+  }
+
+  /** Whether `url` failed for the rate limit; a 429 found here holds the shared wait at once. */
+  async check(url: string): Promise<ImageRateLimit | null> {
+    if (!this.probe) return null
+    if (this.gate.remaining() > 0) return { retryAfter: null, seen: false }
+    if (this.running) {
+      const other = await this.running
+      if (other) return { retryAfter: null, seen: false }
+      return this.check(url) // not a 429 there: ask about this URL
+    }
+    const mine = this.probe(url).catch(() => null)
+    this.running = mine
+    try {
+      const limit = await mine
+      if (limit) this.gate.hold(retryAfterDelay(limit.retryAfter))
+      return limit
+    } finally {
+      if (this.running === mine) this.running = null
+    }
   }
 }

@@ -148,7 +148,14 @@ export function nextStep(failure: Failure, policy: RetryPolicy): FailureStep {
   return { action: 'fail' }
 }
 
-/** How much later than the shared wait one image goes again, so they do not all go at once. */
-export function waitSpread(ms: number, { jitter, random }: Pick<RetryPolicy, 'jitter' | 'random'>): number {
-  return Math.round(ms * jitter * random())
+/**
+ * How much later than the end of a shared wait one image goes: a random part of the wait again,
+ * at most `maxRetryDelay`. The images a wait held back then come in over about as long as they
+ * waited, as the server's budget refills, instead of all at once into a spent one.
+ */
+export function waitSpread(
+  ms: number,
+  { maxRetryDelay, random }: Pick<RetryPolicy, 'maxRetryDelay' | 'random'>,
+): number {
+  return Math.round(Math.min(ms, maxRetryDelay) * random())
 }

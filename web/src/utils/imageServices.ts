@@ -1,23 +1,13 @@
 import { hasInjectionContext, inject, type InjectionKey } from 'vue'
 
 import { createImageCache } from './imageCache'
-import { probeRateLimit, type ProbeImage } from './imageProbe'
-import { RateLimitGate } from './rateLimit'
+import { DeliveryLimit, probeRateLimit } from './imageProbe'
 import { Resolver } from './resolver'
 
 /** Provide a resolver to a subtree (tests, storybook-like pages); the app uses the default. */
 export const imageResolverKey: InjectionKey<Resolver> = Symbol('imageResolver')
 
-/**
- * How images wait out the delivery routes' rate limit (`/i/`, `/p/`, `/objects/`): one shared
- * gate for the whole page, and the probe that tells a 429 from a broken URL (null: no probe,
- * every `<img>` error is a failure).
- */
-export interface DeliveryLimit {
-  gate: RateLimitGate
-  probe: ProbeImage | null
-}
-
+/** Provide the delivery routes' rate-limit handling to a subtree (tests: no probes). */
 export const deliveryLimitKey: InjectionKey<DeliveryLimit> = Symbol('deliveryLimit')
 
 let defaultResolver: Resolver | null = null
@@ -37,7 +27,7 @@ export function useImageResolver(): Resolver {
 
 /** The page's delivery gate and probe, created on first use. */
 export function getDefaultDeliveryLimit(): DeliveryLimit {
-  defaultDeliveryLimit ??= { gate: new RateLimitGate(), probe: probeRateLimit }
+  defaultDeliveryLimit ??= new DeliveryLimit(probeRateLimit)
   return defaultDeliveryLimit
 }
 

@@ -2,8 +2,8 @@ import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { h } from 'vue'
 
-import { deliveryLimitKey, imageResolverKey, type DeliveryLimit } from '@/utils/imageServices'
-import { RateLimitGate } from '@/utils/rateLimit'
+import { DeliveryLimit } from '@/utils/imageProbe'
+import { deliveryLimitKey, imageResolverKey } from '@/utils/imageServices'
 import { ResolveError, type Resolver } from '@/utils/resolver'
 
 import { MockIntersectionObserver } from '../../../tests/intersectionObserver'
@@ -27,7 +27,7 @@ function mountImage(
   props: Record<string, unknown> = {},
   resolver = fakeResolver(),
   slots = {},
-  deliveryLimit: DeliveryLimit = { gate: new RateLimitGate(), probe: null },
+  deliveryLimit = new DeliveryLimit(null),
 ) {
   const wrapper = mount(SmartImage, {
     props: { imageKey: 'cats/tom.jpg', alt: 'Tom the cat', ...props },
@@ -194,7 +194,7 @@ describe('SmartImage', () => {
     vi.useFakeTimers({ now: Date.UTC(2025, 0, 1) })
     try {
       const probe = vi.fn(async () => ({ retryAfter: 2, seen: true }))
-      const limit = { gate: new RateLimitGate(), probe }
+      const limit = new DeliveryLimit(probe)
       const { wrapper, root } = mountImage({ lazy: false, mode: 'redirect' }, fakeResolver(), {}, limit)
       await wrapper.get('img').trigger('error')
       await vi.advanceTimersByTimeAsync(0)
@@ -203,7 +203,7 @@ describe('SmartImage', () => {
       expect(root().attributes('data-waiting-until')).toBe(String(Date.UTC(2025, 0, 1) + 2000))
       expect(wrapper.find('[data-testid="smart-image-error"]').exists()).toBe(false)
       expect(wrapper.find('[data-testid="smart-image-placeholder"]').exists()).toBe(true)
-      await vi.advanceTimersByTimeAsync(2500)
+      await vi.advanceTimersByTimeAsync(4000)
       expect(root().attributes('data-waiting-until')).toBeUndefined()
       expect(wrapper.get('img').attributes('src')).toBe('/i/cats/tom.jpg')
       await wrapper.get('img').trigger('load')

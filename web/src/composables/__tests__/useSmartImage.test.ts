@@ -4,7 +4,7 @@ import { effectScope, nextTick, ref, type EffectScope } from 'vue'
 import { ApiError } from '@/api/client'
 import type { CachedUrl } from '@/utils/imageCache'
 import type { ErrorCode } from '@/api/types'
-import { RateLimitGate } from '@/utils/rateLimit'
+import { DeliveryLimit } from '@/utils/imageProbe'
 import { ResolveError, Resolver, type FetchBatch, type ResolveOptions } from '@/utils/resolver'
 
 import {
@@ -73,7 +73,7 @@ describe('useSmartImage', () => {
         random: () => 0.5,
         clock: () => Date.now(),
         // No probe unless a test gives one: every <img> error is a failure.
-        deliveryLimit: { gate: new RateLimitGate(), probe: null },
+        deliveryLimit: new DeliveryLimit(null),
         ...options,
       }),
     )!

@@ -4,7 +4,7 @@ import { effectScope, type EffectScope } from 'vue'
 
 import { ApiError } from '@/api/client'
 import type { CachedUrl } from '@/utils/imageCache'
-import type { ImageRateLimit, ProbeImage } from '@/utils/imageProbe'
+import { DeliveryLimit, type ImageRateLimit, type ProbeImage } from '@/utils/imageProbe'
 import { RateLimitGate } from '@/utils/rateLimit'
 
 import { ImageLoadError, useSmartImage, type UseSmartImageOptions } from '../useSmartImage'
@@ -47,9 +47,9 @@ describe('useSmartImage under a rate limit', () => {
     const result = scope.run(() =>
       useSmartImage(key, {
         resolver,
-        random: () => 0.5, // spread after a shared wait: 10 % of it
+        random: () => 0.5, // spread after a shared wait: half of it
         clock: () => Date.now(),
-        deliveryLimit: { gate, probe },
+        deliveryLimit: new DeliveryLimit(probe, gate),
         ...options,
       }),
     )!
@@ -73,7 +73,7 @@ describe('useSmartImage under a rate limit', () => {
     expect(img.attempt.value).toBe(0)
     expect(img.waitingUntil.value).toBe(T0 + 2000)
 
-    await vi.advanceTimersByTimeAsync(2199)
+    await vi.advanceTimersByTimeAsync(2999)
     expect(img.loadId.value).toBe(first)
     await vi.advanceTimersByTimeAsync(1)
     expect(img.loadId.value).toBe(first + 1)
@@ -100,8 +100,8 @@ describe('useSmartImage under a rate limit', () => {
     expect(b.state.value).toBe('loading')
     expect(b.waitingUntil.value).toBe(T0 + 3000)
 
-    // b goes when the shared wait is over (plus its spread of 10 % of the 2 s it waited).
-    await vi.advanceTimersByTimeAsync(2199)
+    // b goes when the shared wait is over, plus its spread (half of the 2 s it waited).
+    await vi.advanceTimersByTimeAsync(2999)
     expect(b.loadId.value).toBe(bFirst)
     await vi.advanceTimersByTimeAsync(1)
     expect(b.loadId.value).toBe(bFirst + 1)
@@ -115,7 +115,10 @@ describe('useSmartImage under a rate limit', () => {
     img.onImageError(first)
     await flush()
     expect(img.waitingUntil.value).toBe(T0 + 60_000)
-    await vi.advanceTimersByTimeAsync(66_000)
+    // Plus a spread of at most the backoff bound (10 s): half of it here.
+    await vi.advanceTimersByTimeAsync(64_999)
+    expect(img.loadId.value).toBe(first)
+    await vi.advanceTimersByTimeAsync(1)
     expect(img.loadId.value).toBe(first + 1)
   })
 
@@ -124,7 +127,7 @@ describe('useSmartImage under a rate limit', () => {
     const img = image('a.png', probe, { mode: 'redirect', rateLimitWaits: 1 })
     img.onImageError(img.loadId.value)
     await flush()
-    await vi.advanceTimersByTimeAsync(1100)
+    await vi.advanceTimersByTimeAsync(1500)
     img.onImageError(img.loadId.value)
     await flush()
     expect(img.state.value).toBe('error')
@@ -166,7 +169,7 @@ describe('useSmartImage under a rate limit', () => {
     await flush()
     expect(img.state.value).toBe('resolving')
     expect(img.waitingUntil.value).toBe(T0 + 4000)
-    await vi.advanceTimersByTimeAsync(4399)
+    await vi.advanceTimersByTimeAsync(5999)
     expect(resolver.resolve).toHaveBeenCalledTimes(1)
     await vi.advanceTimersByTimeAsync(1)
     expect(resolver.resolve).toHaveBeenCalledTimes(2)

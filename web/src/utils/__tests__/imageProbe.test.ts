@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 
-import { isSameOrigin, probeRateLimit } from '../imageProbe'
+import { DeliveryLimit, isSameOrigin, probeRateLimit, type ImageRateLimit, type ProbeImage } from '../imageProbe'
+import { RateLimitGate } from '../rateLimit'
 
 const PAGE = 'http://127.0.0.1:8080/gallery'
 
@@ -51,5 +52,43 @@ describe('imageProbe', () => {
       throw new TypeError('Failed to fetch')
     }
     expect(await probeRateLimit('/i/a.png', offOrigin)).toBeNull()
+  })
+
+  it('one probe at a time: failures meanwhile take its 429, which holds the shared wait', async () => {
+    let answer!: (limit: ImageRateLimit | null) => void
+    const probe = vi.fn<ProbeImage>(() => new Promise((resolve) => (answer = resolve)))
+    const now = 1_000_000
+    const limit = new DeliveryLimit(probe, new RateLimitGate(() => now))
+    const a = limit.check('/i/a.png')
+    const b = limit.check('/i/b.png')
+    expect(probe).toHaveBeenCalledTimes(1)
+    answer({ retryAfter: 3, seen: true })
+    expect(await a).toEqual({ retryAfter: 3, seen: true })
+    expect(await b).toEqual({ retryAfter: null, seen: false })
+    expect(limit.gate.remaining()).toBe(3000)
+    // While the wait runs, a failure is taken for the same limit without a request.
+    expect(await limit.check('/i/c.png')).toEqual({ retryAfter: null, seen: false })
+    expect(probe).toHaveBeenCalledTimes(1)
+  })
+
+  it('a probe that finds no 429 lets the others ask about their own URLs', async () => {
+    const asked: string[] = []
+    const probe = vi.fn<ProbeImage>(async (url) => {
+      asked.push(url)
+      return url === '/i/b.png' ? { retryAfter: 1, seen: true } : null
+    })
+    const limit = new DeliveryLimit(probe, new RateLimitGate(() => 0))
+    const [a, b] = await Promise.all([limit.check('/i/a.png'), limit.check('/i/b.png')])
+    expect(a).toBeNull()
+    expect(b).toEqual({ retryAfter: 1, seen: true })
+    expect(asked).toEqual(['/i/a.png', '/i/b.png'])
+  })
+
+  it('probes nothing without a probe or off the origin', async () => {
+    expect(new DeliveryLimit(null).probes('/i/a.png')).toBe(false)
+    expect(await new DeliveryLimit(null).check('/i/a.png')).toBeNull()
+    const limit = new DeliveryLimit(async () => null)
+    expect(limit.probes('/i/a.png')).toBe(true)
+    expect(limit.probes('https://bucket.cos.example.com/a.png')).toBe(false)
   })
 })

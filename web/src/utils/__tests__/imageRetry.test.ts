@@ -96,8 +96,9 @@ describe('imageRetry', () => {
     expect(rateLimitOf(new ApiError('network', 'offline'))).toBeNull()
   })
 
-  it('spreads the images after a shared wait by up to the jitter', () => {
-    expect(waitSpread(1000, { jitter: 0.2, random: () => 0 })).toBe(0)
-    expect(waitSpread(1000, { jitter: 0.2, random: () => 1 })).toBe(200)
+  it('spreads the images after a shared wait over up to as long again, at most the backoff bound', () => {
+    expect(waitSpread(1000, { ...policy, random: () => 0 })).toBe(0)
+    expect(waitSpread(1000, { ...policy, random: () => 1 })).toBe(1000)
+    expect(waitSpread(60_000, { ...policy, random: () => 1 })).toBe(10_000)
   })
 })
