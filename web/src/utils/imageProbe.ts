@@ -12,8 +12,8 @@ import { RateLimitGate, retryAfterDelay } from './rateLimit'
 export interface ImageRateLimit {
   retryAfter: number | null
   /**
-   * False when not asked: another image of the page met the limit moments ago and its wait is
-   * still running, so this failure is taken for the same limit without another request.
+   * False when the failure is only taken for the limit (`DeliveryLimit`): then `retryAfter`
+   * null means "join the wait that runs".
    */
   seen: boolean
 }
@@ -61,12 +61,16 @@ export async function probeRateLimit(
 
 /**
  * The page's side of the delivery routes' rate limit (`/i/`, `/p/`, `/objects/`): one shared
- * wait and one probe at a time. An image that fails while the wait runs, or while another
- * image's probe is out and then finds a 429, is taken for the same limit without a request of
- * its own (`seen: false`), so a screenful of refused images costs a few probes, not one each.
+ * wait and one probe at a time. Some failures are taken for the limit without a 429 of their
+ * own (`seen: false`): one while the wait runs or while another image's probe is out and finds
+ * a 429, so a screenful of refused images costs a few probes, not one each; and one whose probe
+ * is answered less than a wait after the wait ended, as the images it held back come in: the
+ * probe then merely took a token that had just refilled (per worker process, too).
  */
 export class DeliveryLimit {
   private running: Promise<ImageRateLimit | null> | null = null
+  /** The latest wait held, in ms. */
+  private lastWait = 0
 
   /** `probe` null: no probes, every `<img>` error is a failure. */
   constructor(
@@ -85,17 +89,26 @@ export class DeliveryLimit {
     if (this.gate.remaining() > 0) return { retryAfter: null, seen: false }
     if (this.running) {
       const other = await this.running
-      if (other) return { retryAfter: null, seen: false }
-      return this.check(url) // not a 429 there: ask about this URL
+      if (!other) return this.check(url) // not the limit there: ask about this URL
+      return { retryAfter: other.seen ? null : other.retryAfter, seen: false }
     }
-    const mine = this.probe(url).catch(() => null)
+    const mine = this.ask(this.probe, url)
     this.running = mine
     try {
-      const limit = await mine
-      if (limit) this.gate.hold(retryAfterDelay(limit.retryAfter))
-      return limit
+      return await mine
     } finally {
       if (this.running === mine) this.running = null
     }
+  }
+
+  private async ask(probe: ProbeImage, url: string): Promise<ImageRateLimit | null> {
+    const limit = await probe(url).catch(() => null)
+    if (limit) {
+      this.lastWait = retryAfterDelay(limit.retryAfter)
+      this.gate.hold(this.lastWait)
+      return limit
+    }
+    if (this.gate.openFor() < this.lastWait) return { retryAfter: this.lastWait / 1000, seen: false }
+    return null
   }
 }

@@ -135,7 +135,8 @@ export function rateLimitOf(reason: unknown): ImageRateLimit | null {
 export function nextStep(failure: Failure, policy: RetryPolicy): FailureStep {
   const limit = rateLimitOf(failure.reason)
   if (limit && failure.waits < policy.rateLimitWaits) {
-    return { action: 'wait', delay: limit.seen ? retryAfterDelay(limit.retryAfter) : 0 }
+    const delay = limit.seen || limit.retryAfter !== null ? retryAfterDelay(limit.retryAfter) : 0
+    return { action: 'wait', delay }
   }
   if (limit?.seen) return { action: 'fail' }
   if (failure.usedProxyFallback || isPermanentResolveFailure(failure.reason)) {

@@ -56,6 +56,11 @@ export class RateLimitGate {
     return Math.max(0, this.notBefore - this.clock())
   }
 
+  /** Milliseconds since the gate last opened (negative while it is held). */
+  openFor(): number {
+    return this.clock() - this.notBefore
+  }
+
   /** Resolves once the gate is open, also when it was held longer meanwhile. */
   async wait(): Promise<void> {
     for (let ms = this.remaining(); ms > 0; ms = this.remaining()) {

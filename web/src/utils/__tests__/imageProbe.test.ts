@@ -84,6 +84,21 @@ describe('imageProbe', () => {
     expect(asked).toEqual(['/i/a.png', '/i/b.png'])
   })
 
+  it('right after a wait, a probe that finds a token is no proof: the failure waits again', async () => {
+    const answers: (ImageRateLimit | null)[] = [{ retryAfter: 1, seen: true }, null, null]
+    const probe = vi.fn<ProbeImage>(async () => answers.shift() ?? null)
+    let now = 0
+    const limit = new DeliveryLimit(probe, new RateLimitGate(() => now))
+    expect(await limit.check('/i/a.png')).toEqual({ retryAfter: 1, seen: true })
+    // The wait (1 s) ended 500 ms ago: the images it held back are still coming in.
+    now = 1500
+    expect(await limit.check('/i/b.png')).toEqual({ retryAfter: 1, seen: false })
+    expect(probe).toHaveBeenCalledTimes(2)
+    // A wait after that one ended: a failure the probe finds no 429 for is a failure.
+    now = 1500 + 1000 + 1000
+    expect(await limit.check('/i/c.png')).toBeNull()
+  })
+
   it('probes nothing without a probe or off the origin', async () => {
     expect(new DeliveryLimit(null).probes('/i/a.png')).toBe(false)
     expect(await new DeliveryLimit(null).check('/i/a.png')).toBeNull()

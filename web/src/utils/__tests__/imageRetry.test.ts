@@ -84,6 +84,9 @@ describe('imageRetry', () => {
       reason: new ImageLoadError('/i/a.png', { retryAfter: null, seen: false }),
     })
     expect(nextStep(presumed, policy)).toEqual({ action: 'wait', delay: 0 })
+    // Taken for the limit right after a wait: wait as long as that one again.
+    const afterWait = failure({ reason: new ImageLoadError('/i/a.png', { retryAfter: 1, seen: false }) })
+    expect(nextStep(afterWait, policy)).toEqual({ action: 'wait', delay: 1000 })
     expect(nextStep({ ...presumed, waits: 10 }, policy)).toEqual({ action: 'retry', delay: 500 })
     expect(nextStep({ ...presumed, waits: 10, attempt: 3 }, policy)).toEqual({ action: 'proxy' })
   })
