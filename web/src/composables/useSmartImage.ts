@@ -288,7 +288,7 @@ export function useSmartImage(
   /**
    * Waits out a rate limit, then asks the same again: the same URL in a new `<img>` (`image`),
    * else the same resolve. An image's wait is the page's shared delivery wait, held `delay` ms
-   * longer; each image goes a little after it (`waitSpread`) so they do not all go at once.
+   * longer; each image goes a random part of the wait after it (`waitSpread`), not all at once.
    */
   function waitOut(image: boolean, delay: number) {
     waits++
