@@ -6,10 +6,12 @@
 import type { ErrorCode, TaskStatus } from './types'
 
 /**
- * Whether asking again can give another answer: `transient` for a server that is down, busy or
- * failing (5xx, 429), `permanent` for an answer about the request or the object itself.
+ * Whether asking again can give another answer: `transient` for a server that is down or
+ * failing (5xx), `wait` for one that asked to be asked later (429 with `Retry-After`: wait that
+ * long, then ask the same again; neither a failure of the key nor a reason to use the proxy),
+ * `permanent` for an answer about the request or the object itself.
  */
-export type Retry = 'permanent' | 'transient'
+export type Retry = 'permanent' | 'transient' | 'wait'
 
 export const ERROR_RETRY: Record<ErrorCode, Retry> = {
   // the key can never name an object
@@ -43,7 +45,7 @@ export const ERROR_RETRY: Record<ErrorCode, Retry> = {
   request_uri_too_long: 'permanent',
   unsupported_media_type: 'permanent',
   request_header_fields_too_large: 'permanent',
-  rate_limited: 'transient',
+  rate_limited: 'wait',
   // any other status werkzeug raised (408, 502, 504 among them): cannot tell, so it may be tried again
   http_error: 'transient',
   // admin

@@ -5,10 +5,15 @@
  * ```
  * idle ──active──▶ resolving ──URL──▶ loading ──img load──▶ loaded ──refresh_at──▶ (new URL)
  *                      ▲                 │ img error / resolve failure
+ *                      │                 ├─▶ 429: wait Retry-After, same URL again (no try used)
  *                      └──backoff────────┤ drop cached URL, re-resolve with refresh=1, 3 tries
  *                                        ├─▶ proxy URL (/p/<key>) once tries are used up
  *                                        └─▶ error ──retry()──▶ starts over
  * ```
+ *
+ * An `<img>` error of a URL of the page's origin is probed once (`utils/imageProbe.ts`): a 429
+ * holds the page's shared delivery wait and the image stays `loading` until it is over; images
+ * that fail meanwhile join it without a probe of their own (`DeliveryLimit`).
  *
  * The composable does not load the image itself: the `<img>` reports back through
  * `onImageLoad` / `onImageError`, so each URL is fetched once, by the element that shows it.
@@ -42,8 +47,9 @@ import {
   type SmartImageMode,
   type SmartImageSource,
 } from '@/utils/imageDelivery'
-import { nextStep, retryPolicy, type RetryPolicy } from '@/utils/imageRetry'
-import { useImageResolver } from '@/utils/imageServices'
+import type { DeliveryLimit, ImageRateLimit } from '@/utils/imageProbe'
+import { nextStep, rateLimitOf, retryPolicy, waitSpread, type RetryPolicy } from '@/utils/imageRetry'
+import { useDeliveryLimit, useImageResolver } from '@/utils/imageServices'
 import { proxyUrl, withApiBase } from '@/utils/keys'
 import { isPermanentResolveFailure, type Resolver } from '@/utils/resolver'
 import { defaultClock, defaultTimers, type Clock, type TimerId, type Timers } from '@/utils/timers'
@@ -78,6 +84,11 @@ export interface UseSmartImageOptions extends Partial<RetryPolicy> {
    */
   resolver?: Pick<Resolver, 'resolve' | 'invalidate'>
   /**
+   * The delivery routes' shared rate-limit wait and the probe of a failed `<img>` URL.
+   * @default the provided one, else the app-wide one
+   */
+  deliveryLimit?: DeliveryLimit
+  /**
    * Re-resolve this many ms before `refresh_at`. The backend issues a newer URL exactly at
    * `refresh_at` and keeps the current one valid for at least an hour after it, so asking
    * earlier only returns the same URL again; keep 0 unless a backend means something else.
@@ -106,6 +117,8 @@ export interface UseSmartImageReturn {
   error: Readonly<Ref<unknown>>
   /** Tries used since the last (re)start. */
   attempt: Readonly<Ref<number>>
+  /** While a rate limit is waited out: when the next try goes (ms since the epoch); else null. */
+  waitingUntil: Readonly<Ref<number | null>>
   /** Changes whenever the `<img>` must be (re)created; use it as its `key`. */
   loadId: Readonly<Ref<number>>
   isLoading: ComputedRef<boolean>
@@ -127,6 +140,7 @@ export function useSmartImage(
     active = true,
     visible = active,
     resolver = useImageResolver(),
+    deliveryLimit = useDeliveryLimit(),
     refreshLead = 0,
     minRefreshInterval = 30_000,
     timers = defaultTimers,
@@ -141,6 +155,7 @@ export function useSmartImage(
   const source = ref<SmartImageSource>()
   const error = shallowRef<unknown>(null)
   const attempt = ref(0)
+  const waitingUntil = ref<number | null>(null)
   const loadId = ref(0)
   const entry = shallowRef<CachedUrl | null>(null)
 
@@ -148,6 +163,10 @@ export function useSmartImage(
   let generation = 0
   let retryTimer: TimerId | undefined
   let usedProxyFallback = false
+  /** Rate-limit waits since the last (re)start. */
+  let waits = 0
+  /** Whether the latest resolve asked to re-validate; a refused one is asked again the same way. */
+  let lastRefresh = false
   /**
    * Etag of the latest resolve. The proxy fallback carries it (`/p/<key>?v=<etag>`): after a
    * failure the forced re-resolve re-validates the object, so once it is fixed the fallback is a
@@ -171,6 +190,7 @@ export function useSmartImage(
   function clearTimers() {
     timers.clearTimeout(retryTimer)
     retryTimer = undefined
+    waitingUntil.value = null
     refreshTimer.cancel()
   }
 
@@ -189,6 +209,7 @@ export function useSmartImage(
     }
     const run = generation
     state.value = 'resolving'
+    lastRefresh = refresh
     resolver.resolve(toValue(imageKey), { refresh }).then(
       (resolved) => {
         if (run !== generation) return
@@ -210,6 +231,7 @@ export function useSmartImage(
     error.value = null
     entry.value = null
     usedProxyFallback = false
+    waits = 0
     lastEtag = null
     if (!toValue(imageKey)) {
       state.value = 'idle'
@@ -231,13 +253,18 @@ export function useSmartImage(
     const key = toValue(imageKey)
     error.value = reason
     refreshTimer.cancel()
-    if (source.value === 'signed' || source.value === undefined) {
+    const failure = { reason, attempt: attempt.value, waits, source: source.value, usedProxyFallback }
+    const step = nextStep({ ...failure, mode: currentMode() }, policy)
+    if (step.action === 'wait') {
+      waitOut(reason instanceof ImageLoadError, step.delay)
+      return
+    }
+    // A 429 says nothing about the URL; any other failure does.
+    if ((source.value === 'signed' || source.value === undefined) && !rateLimitOf(reason)?.seen) {
       // Nobody else should be handed the URL that just failed.
       entry.value = null
       void resolver.invalidate(key).catch(() => {})
     }
-    const failure = { reason, attempt: attempt.value, source: source.value, usedProxyFallback }
-    const step = nextStep({ ...failure, mode: currentMode() }, policy)
     switch (step.action) {
       case 'retry': {
         attempt.value++
@@ -258,6 +285,33 @@ export function useSmartImage(
     }
   }
 
+  /**
+   * Waits out a rate limit, then asks the same again: the same URL in a new `<img>` (`image`),
+   * else the same resolve. An image's wait is the page's shared delivery wait, held `delay` ms
+   * longer; each image goes a random part of the wait after it (`waitSpread`), not all at once.
+   */
+  function waitOut(image: boolean, delay: number) {
+    waits++
+    const run = generation
+    const gate = image ? deliveryLimit.gate : null
+    state.value = image ? 'loading' : 'resolving'
+    const schedule = (ms: number) => {
+      waitingUntil.value = clock() + ms
+      retryTimer = timers.setTimeout(again, ms + waitSpread(ms, policy))
+    }
+    const again = () => {
+      if (run !== generation) return
+      const left = gate?.remaining() ?? 0
+      if (left > 0) return schedule(left) // held longer meanwhile
+      waitingUntil.value = null
+      if (!image) return loadFrom(source.value ?? 'signed', lastRefresh)
+      loadId.value++
+      state.value = 'loading'
+    }
+    if (gate) gate.hold(delay)
+    schedule(gate ? gate.remaining() : delay)
+  }
+
   function onImageLoad(id?: number) {
     if (id !== undefined && id !== loadId.value) return
     if (state.value !== 'loading' && state.value !== 'loaded') return
@@ -270,7 +324,17 @@ export function useSmartImage(
   function onImageError(id?: number) {
     if (id !== undefined && id !== loadId.value) return
     if (state.value !== 'loading' && state.value !== 'loaded') return
-    handleFailure(new ImageLoadError(src.value ?? ''))
+    const url = src.value ?? ''
+    if (!deliveryLimit.probes(url)) return handleFailure(new ImageLoadError(url))
+    // Still `loading` while the probe is out.
+    const run = generation
+    const failedLoad = loadId.value
+    const settle = (limit: ImageRateLimit | null) => {
+      if (run === generation && failedLoad === loadId.value) {
+        handleFailure(new ImageLoadError(url, limit))
+      }
+    }
+    deliveryLimit.check(url).then(settle, () => settle(null))
   }
 
   /** A visible image's `refresh_at` has come: fetch the next URL past the cache. */
@@ -340,6 +404,7 @@ export function useSmartImage(
     source: readonly(source),
     error: shallowReadonly(error),
     attempt: readonly(attempt),
+    waitingUntil: readonly(waitingUntil),
     loadId: readonly(loadId),
     isLoading: computed(() => state.value === 'resolving' || state.value === 'loading'),
     isReady: computed(() => state.value === 'loaded'),

@@ -23,7 +23,9 @@ const RESOLVE_CODES: Partial<Record<ResolveErrorCode, MessageKey>> = {
 /** One sentence a person can act on, for any error the app's requests and images produce. */
 export function describeError(error: unknown, t: Translate): string {
   if (error === null || error === undefined) return ''
-  if (error instanceof ImageLoadError) return t('errors.imageLoad')
+  if (error instanceof ImageLoadError) {
+    return error.rateLimit?.seen ? t('errors.rateLimited') : t('errors.imageLoad')
+  }
   if (error instanceof ResolveError) {
     const key = RESOLVE_CODES[error.code]
     return key ? t(key) : t('errors.resolve', { message: error.message })

@@ -2,6 +2,7 @@
  * Where a `<SmartImage>` gets its bytes from: the delivery modes, the kinds of URL they use and
  * when a mode may fall back to the backend's proxy. Pure, so the rules read in one place.
  */
+import type { ImageRateLimit } from './imageProbe'
 import { proxyUrl, redirectUrl } from './keys'
 
 /**
@@ -16,12 +17,18 @@ export type SmartImageMode = 'auto' | 'direct' | 'redirect' | 'proxy'
 /** Which kind of URL `src` currently holds. */
 export type SmartImageSource = 'signed' | 'redirect' | 'proxy'
 
-/** The `<img>` element reported an error for `src` (the browser gives no reason). */
+/**
+ * The `<img>` element reported an error for `src` (the browser gives no reason); `rateLimit`
+ * when a probe of the URL found it refused with 429 (`utils/imageProbe.ts`).
+ */
 export class ImageLoadError extends Error {
   override readonly name = 'ImageLoadError'
 
-  constructor(readonly src: string) {
-    super('The image could not be loaded')
+  constructor(
+    readonly src: string,
+    readonly rateLimit: ImageRateLimit | null = null,
+  ) {
+    super(rateLimit ? 'The image was refused: too many requests' : 'The image could not be loaded')
   }
 }
 

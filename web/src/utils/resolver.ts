@@ -6,7 +6,9 @@
  * {@link ImageCache} in one transaction, and the misses go to `POST /api/v1/urls` in batches of
  * at most `maxBatch` keys. A key already on its way is not asked again: its callers share one
  * promise. Errors are per key: a `not_found` for one key rejects only the promises for that key;
- * a failed request rejects only the keys it carried.
+ * a failed request rejects only the keys it carried. A request refused with 429 fails none of
+ * its keys: the resolver waits `Retry-After` and sends the same keys again, and every batch,
+ * the ones queued meanwhile included, waits for that one shared time ({@link RateLimitGate}).
  */
 import { ApiError } from '@/api/client'
 import { resolveUrls } from '@/api/images'
@@ -15,7 +17,8 @@ import { retryOf } from '@/api/vocabulary'
 
 import type { CachedUrl, ImageCache } from './imageCache'
 import { toCachedUrl } from './imageCacheEntry'
-import { defaultTimers, type Timers } from './timers'
+import { isRateLimited, RateLimitGate, retryAfterDelay } from './rateLimit'
+import { defaultClock, defaultTimers, type Clock, type Timers } from './timers'
 
 /**
  * Why one key has no URL: the backend's code (e.g. `not_found`), or `missing` when the answer
@@ -81,7 +84,19 @@ export interface ResolverOptions {
    * @default a zero-delay timer from `timers`
    */
   schedule?: (flush: () => void) => void
+  /**
+   * Sends of one batch while the server answers 429: after the last one its keys fail with
+   * that 429.
+   * @default 5
+   */
+  rateLimitTries?: number
+  /**
+   * The shared "not before" time of the JSON API's budget.
+   * @default a gate of its own over `clock` and `timers`
+   */
+  gate?: RateLimitGate
   timers?: Timers
+  clock?: Clock
 }
 
 interface Deferred {
@@ -109,6 +124,8 @@ export class Resolver {
   private readonly cache: ImageCache | null
   private readonly maxBatch: number
   private readonly schedule: (flush: () => void) => void
+  private readonly rateLimitTries: number
+  private readonly gate: RateLimitGate
   /** Keys asked for this tick, per lane, each with the promise its callers got. */
   private readonly queued: Record<Lane, Map<string, Deferred>> = {
     normal: new Map(),
@@ -129,6 +146,8 @@ export class Resolver {
     this.cache = options.cache ?? null
     this.maxBatch = Math.max(1, Math.min(options.maxBatch ?? 100, 500))
     this.schedule = options.schedule ?? ((flush) => void timers.setTimeout(flush, 0))
+    this.rateLimitTries = Math.max(1, options.rateLimitTries ?? 5)
+    this.gate = options.gate ?? new RateLimitGate(options.clock ?? defaultClock, timers)
   }
 
   /** The signed URL for `key`, from the local cache or the next batch. */
@@ -190,11 +209,19 @@ export class Resolver {
 
   private async request(lane: Lane, keys: string[]): Promise<void> {
     let response: BatchResolveResponse
-    try {
-      response = await this.fetchBatch(keys, lane === 'refresh')
-    } catch (error) {
-      for (const key of keys) this.settle(lane, key, (d) => d.reject(error))
-      return
+    for (let tries = 1; ; tries++) {
+      await this.gate.wait()
+      try {
+        response = await this.fetchBatch(keys, lane === 'refresh')
+        break
+      } catch (error) {
+        if (isRateLimited(error) && tries < this.rateLimitTries) {
+          this.gate.hold(retryAfterDelay(error.retryAfter))
+          continue
+        }
+        for (const key of keys) this.settle(lane, key, (d) => d.reject(error))
+        return
+      }
     }
     const items = (response.items ?? []).map(toCachedUrl)
     if (this.cache && items.length) {

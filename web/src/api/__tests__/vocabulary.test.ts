@@ -26,9 +26,12 @@ describe('vocabulary', () => {
   })
 
   it('treats server trouble as transient and answers about the key or object as permanent', () => {
-    for (const code of ['storage_unavailable', 'storage_error', 'rate_limited', 'queue_unavailable', 'redis_unavailable', 'internal_error']) {
+    for (const code of ['storage_unavailable', 'storage_error', 'queue_unavailable', 'redis_unavailable', 'internal_error']) {
       expect(retryOf(code)).toBe('transient')
     }
+    // Asked to come back later: a wait, neither a failure of the key nor a reason for the proxy.
+    expect(retryOf('rate_limited')).toBe('wait')
+    expect(Object.entries(ERROR_RETRY).filter(([, retry]) => retry === 'wait')).toEqual([['rate_limited', 'wait']])
     for (const code of ['not_found', 'access_denied', 'empty_key', 'absolute_key', 'control_character', 'invalid_encoding', 'path_traversal']) {
       expect(retryOf(code)).toBe('permanent')
     }
@@ -48,5 +51,7 @@ describe('vocabulary', () => {
     expect(isPermanentResolveFailure(new ApiError('http', 'odd', 418, 'a_newer_code'))).toBe(true)
     expect(isPermanentResolveFailure(new ApiError('http', 'odd', 502, null))).toBe(false)
     expect(isPermanentResolveFailure(new ApiError('network', 'offline'))).toBe(false)
+    expect(isPermanentResolveFailure(new ApiError('http', 'slow', 429, 'rate_limited', null, 3))).toBe(false)
+    expect(isPermanentResolveFailure(new ResolveError('k', 'rate_limited', 'slow'))).toBe(false)
   })
 })

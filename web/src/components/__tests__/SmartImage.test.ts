@@ -2,7 +2,8 @@ import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { h } from 'vue'
 
-import { imageResolverKey } from '@/utils/imageServices'
+import { DeliveryLimit } from '@/utils/imageProbe'
+import { deliveryLimitKey, imageResolverKey } from '@/utils/imageServices'
 import { ResolveError, type Resolver } from '@/utils/resolver'
 
 import { MockIntersectionObserver } from '../../../tests/intersectionObserver'
@@ -22,11 +23,21 @@ function fakeResolver() {
   }
 }
 
-function mountImage(props: Record<string, unknown> = {}, resolver = fakeResolver(), slots = {}) {
+function mountImage(
+  props: Record<string, unknown> = {},
+  resolver = fakeResolver(),
+  slots = {},
+  deliveryLimit = new DeliveryLimit(null),
+) {
   const wrapper = mount(SmartImage, {
     props: { imageKey: 'cats/tom.jpg', alt: 'Tom the cat', ...props },
     slots,
-    global: { provide: { [imageResolverKey as symbol]: resolver as unknown as Resolver } },
+    global: {
+      provide: {
+        [imageResolverKey as symbol]: resolver as unknown as Resolver,
+        [deliveryLimitKey as symbol]: deliveryLimit,
+      },
+    },
     attachTo: document.body,
   })
   return { wrapper, resolver, root: () => wrapper.get('[data-testid="smart-image"]') }
@@ -174,6 +185,29 @@ describe('SmartImage', () => {
       expect(root().attributes('data-state')).toBe('resolving')
       await vi.advanceTimersByTimeAsync(1000)
       expect(resolver.resolve).toHaveBeenLastCalledWith('cats/tom.jpg', { refresh: true })
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a 429 keeps the placeholder, shows when it goes again, then loads the same URL', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2025, 0, 1) })
+    try {
+      const probe = vi.fn(async () => ({ retryAfter: 2, seen: true }))
+      const limit = new DeliveryLimit(probe)
+      const { wrapper, root } = mountImage({ lazy: false, mode: 'redirect' }, fakeResolver(), {}, limit)
+      await wrapper.get('img').trigger('error')
+      await vi.advanceTimersByTimeAsync(0)
+      expect(probe).toHaveBeenCalledWith('/i/cats/tom.jpg')
+      expect(root().attributes('data-state')).toBe('loading')
+      expect(root().attributes('data-waiting-until')).toBe(String(Date.UTC(2025, 0, 1) + 2000))
+      expect(wrapper.find('[data-testid="smart-image-error"]').exists()).toBe(false)
+      expect(wrapper.find('[data-testid="smart-image-placeholder"]').exists()).toBe(true)
+      await vi.advanceTimersByTimeAsync(4000)
+      expect(root().attributes('data-waiting-until')).toBeUndefined()
+      expect(wrapper.get('img').attributes('src')).toBe('/i/cats/tom.jpg')
+      await wrapper.get('img').trigger('load')
+      expect(root().attributes('data-state')).toBe('loaded')
     } finally {
       vi.useRealTimers()
     }

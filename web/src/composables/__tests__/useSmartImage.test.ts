@@ -4,6 +4,7 @@ import { effectScope, nextTick, ref, type EffectScope } from 'vue'
 import { ApiError } from '@/api/client'
 import type { CachedUrl } from '@/utils/imageCache'
 import type { ErrorCode } from '@/api/types'
+import { DeliveryLimit } from '@/utils/imageProbe'
 import { ResolveError, Resolver, type FetchBatch, type ResolveOptions } from '@/utils/resolver'
 
 import {
@@ -67,7 +68,14 @@ describe('useSmartImage', () => {
   ): UseSmartImageReturn & { resolver: ReturnType<typeof scriptedResolver> } {
     scope = effectScope()
     const image = scope.run(() =>
-      useSmartImage(key, { resolver, random: () => 0.5, clock: () => Date.now(), ...options }),
+      useSmartImage(key, {
+        resolver,
+        random: () => 0.5,
+        clock: () => Date.now(),
+        // No probe unless a test gives one: every <img> error is a failure.
+        deliveryLimit: new DeliveryLimit(null),
+        ...options,
+      }),
     )!
     return { ...image, resolver }
   }
