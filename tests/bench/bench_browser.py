@@ -25,7 +25,7 @@ from .results import Result
 ROW = "8"
 NAME = "Browser gallery"
 IMAGES = 200
-REFRESH_LEAD = 60  # useSmartImage's default refreshLead, in seconds
+REFRESH_LEAD = 0  # useSmartImage's default refreshLead, in seconds: it re-resolves at refresh_at
 
 
 def node_settings() -> tuple[int, int]:
@@ -199,7 +199,7 @@ def run(ctx: Context) -> Result:
         return f"{n / 1e6:.2f} MB"
 
     def near_rollover(looked_up, since: float) -> tuple[int, int]:
-        """(lookups of keys within the web app's 60 s early-refresh lead of their window's rollover,
+        """(lookups of keys within the web app's early-refresh lead (REFRESH_LEAD) of their window's rollover,
         lookups of keys whose window rolled over since `since`): neither is a cache miss."""
         from api.windows import window_for
 
@@ -234,11 +234,12 @@ def run(ctx: Context) -> Result:
     warm_rolled = rolled_over(ours_warm["image_urls"], ours_cold["at"] - 60, ours_warm["at"])
     cold_repeat = ours_cold["lookup_keys"] - len({k for _, k in ours_cold["looked_up"]})
     complete = all(v["loaded"] >= IMAGES for v in (ours_cold, ours_warm, base_cold, base_warm))
+    # A key whose window rolls over between the two loads gets a new URL by design (about one
+    # every 18 s with 200 keys): its lookup and its image load are not misses.
     met = (
         complete
-        and ours_warm["bytes"] == 0
-        and ours_warm["images"] == 0
-        and ours_warm["lookups"] == 0
+        and ours_warm["images"] == warm_rolled
+        and ours_warm["lookup_keys"] == warm_rolled_lookups + warm_early
         and base_warm["bytes"] >= 0.95 * base_cold["bytes"] > 0
     )
     result = Result(
@@ -250,7 +251,7 @@ def run(ctx: Context) -> Result:
         reference=f"plain <img>: cold {mb(base_cold['bytes'])}, LCP {base_cold['lcp']:.0f} ms; "
         f"reload {mb(base_warm['bytes'])} ({base_warm['images']} image requests), LCP {base_warm['lcp']:.0f} ms",
         ratio=f"warm reload: {mb(ours_warm['bytes'])} vs {mb(base_warm['bytes'])}",
-        goal="warm: 0 image bytes, 0 lookups; baseline re-downloads all",
+        goal="warm: 0 image bytes, 0 lookups (but keys that rolled over); baseline re-downloads all",
         met=met,
     )
     result.details += [
