@@ -119,8 +119,11 @@ def run_schemathesis(stack: FuzzStack, label: str, seconds: int, admin: bool, re
         str(SEED),
         "--max-time",
         str(seconds),
+        # One worker thread: hypothesis parses lambdas with ast.parse, and CPython 3.11 before
+        # 3.11.8 can raise a spurious "AST constructor recursion depth mismatch" SystemError when
+        # two threads do that at once (python/cpython#106905).
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "10",
         "--report",
