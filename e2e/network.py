@@ -91,7 +91,8 @@ class Network:
     def _on_response(self, response) -> None:
         self.last_activity = time.monotonic()
         path = urlsplit(response.url).path
-        if path.startswith(IMAGE_PREFIXES):
+        # HEAD requests are SmartImage's probes of a failed <img> (is it a 429?), not image loads.
+        if path.startswith(IMAGE_PREFIXES) and response.request.method == "GET":
             self.images.append(ImageResponse(response.status, response.url, path, time.time()))
 
     def clear(self) -> None:
