@@ -30,6 +30,7 @@ class ResolvedUrlDict(TypedDict):
     etag: str
     content_type: str
     size: int
+    variant: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ResolvedUrl:
     etag: str
     content_type: str
     size: int
+    variant: str = "original"  # the variant `url` serves (`w320.webp`), or "original"
 
     def to_dict(self) -> ResolvedUrlDict:
         # A literal, not dataclasses.asdict (a deep copy): this runs once per key in every batch.
@@ -83,4 +85,5 @@ class ResolvedUrl:
             "etag": self.etag,
             "content_type": self.content_type,
             "size": self.size,
+            "variant": self.variant,
         }

@@ -19,7 +19,8 @@ import redis
 
 from ..clock import Clock, system_clock
 from ..settings import Settings
-from ..storage import ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
+from ..storage import Capability, ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
+from ..storage.variants import ORIGINAL, Variant, VariantRequest, concrete
 from ..windows import window_for
 from .breaker import RedisBreaker
 from .budget import Admit
@@ -32,6 +33,7 @@ from .usage import UsageRecorder
 
 log = logging.getLogger(__name__)
 Fetched = CacheEntry | StorageError
+Want = tuple[VariantRequest, str] | None  # a variant asked for and the client's Accept header
 
 
 class UrlCache:
@@ -55,27 +57,28 @@ class UrlCache:
         self._flight: SingleFlight[Fetched] = SingleFlight(fetch_workers)
 
     # -- lookups ----------------------------------------------------------------------------
-    def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None) -> ResolvedUrl:
+    def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None, want: Want = None) -> ResolvedUrl:
         """The signed URL of one key; raises a StorageError (ObjectNotFound...) on failure, or
-        what `admit` raises when it refuses the storage call a miss needs."""
+        what `admit` raises when it refuses the storage call a miss needs. `want` names a variant
+        (request, Accept header); the entry holds all a variant URL needs, so it costs no HEAD."""
         if not refresh:  # the redirect hot path: a fresh L1 entry needs nothing else
             now = self.clock()
             item = self.memory.get(key)
             if item is not None and not item.entry.missing and self._fresh(item.entry, now):
                 self.stats.incr("l1_hits")
                 self.usage.touch([key], now)
-                resolved, signed = self._url_for(key, item.entry, now, item)
+                resolved, signed = self._url_for(key, item.entry, now, item, want)
                 if signed:
                     self.stats.incr("signs")
                 self.usage.maybe_flush(now)
                 return resolved
-        found, errors = self.resolve_many([key], refresh=refresh, admit=admit)
+        found, errors = self.resolve_many([key], refresh=refresh, admit=admit, want=want)
         if key in errors:
             raise errors[key]
         return found[key]
 
     def resolve_many(
-        self, keys: Iterable[str], refresh: bool = False, admit: Admit | None = None
+        self, keys: Iterable[str], refresh: bool = False, admit: Admit | None = None, want: Want = None
     ) -> tuple[dict[str, ResolvedUrl], dict[str, StorageError]]:
         """Resolve keys with one L2 round trip for hits and at most one storage call per key
         with no fresh entry (positive or negative). `admit(n)` is called with that number of
@@ -97,7 +100,7 @@ class UrlCache:
         if pending:
             loaded, failures = self._load(pending, now, refresh, admit)
             entries.update(loaded)
-        found, errors = self._issue_all(keys, entries, failures, now)
+        found, errors = self._issue_all(keys, entries, failures, now, want)
         self.usage.touch(list(found), now)  # misses stay out of the access set: nothing to keep hot
         self.usage.maybe_flush(now)
         return found, errors
@@ -237,6 +240,7 @@ class UrlCache:
         entries: dict[str, CacheEntry],
         failures: dict[str, StorageError],
         now: float,
+        want: Want = None,
     ) -> tuple[dict[str, ResolvedUrl], dict[str, StorageError]]:
         found: dict[str, ResolvedUrl] = {}
         errors = dict(failures)
@@ -250,7 +254,7 @@ class UrlCache:
                 self.stats.incr("negative_hits")
                 errors[key] = ObjectNotFound(key)
             else:
-                found[key], signed = self._url_for(key, entry, now, items[key])
+                found[key], signed = self._url_for(key, entry, now, items[key], want)
                 signs += signed
         if signs:
             self.stats.incr("signs", signs)  # once per batch: each call locks and feeds Prometheus
@@ -259,9 +263,11 @@ class UrlCache:
     def _fresh(self, entry: CacheEntry, now: float) -> bool:
         return entry.fresh(now, self.settings.cache_ttl_seconds, self.settings.negative_ttl_seconds)
 
-    def _url_for(self, key: str, entry: CacheEntry, now: float, item: MemoryItem | None) -> tuple[ResolvedUrl, bool]:
+    def _url_for(
+        self, key: str, entry: CacheEntry, now: float, item: MemoryItem | None, want: Want = None
+    ) -> tuple[ResolvedUrl, bool]:
         """The URL for `entry` in the current window, signed once per window and kept on the L1
-        item; also says whether it had to be signed now."""
+        item (variant URLs too); also says whether it had to be signed now."""
         if item is None or item.entry is not entry:
             item = MemoryItem(entry)
         window = item.window
@@ -273,6 +279,24 @@ class UrlCache:
             window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds, not_after)
             item.url = self.storage.sign(key, window.start, window.expires)
             item.window, item.signer = window, signer
+            item.variants = {}
         info = entry.info
         assert info is not None and window is not None
-        return ResolvedUrl(key, item.url, window.expires, window.end, info.etag, info.content_type, info.size), signed
+        url, variant = item.url, self._variant(entry, want)
+        if not variant.original:
+            url = item.variants.get(variant) or ""
+            if not url:
+                url = item.variants[variant] = self.storage.sign_variant(key, variant, window.start, window.expires)
+        return ResolvedUrl(
+            key, url, window.expires, window.end, info.etag, info.content_type, info.size, variant.tag_or_original()
+        ), signed
+
+    def _variant(self, entry: CacheEntry, want: Want) -> Variant:
+        """The concrete variant for what was asked: the original when nothing was, or when the
+        store cannot make variants."""
+        if want is None or want[0].original or Capability.VARIANTS not in self.storage.capabilities:
+            return ORIGINAL
+        request, accept = want
+        info = entry.info
+        assert info is not None
+        return concrete(request, self.settings.variant_widths, accept, info.content_type, self.storage.variant_formats)

@@ -6,7 +6,23 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
 
+from ..storage.variants import FORMATS, MAX_REQUEST_WIDTH
 from ..vocabulary import ErrorCode, HealthStatus
+
+_WIDTH_DOC = "Variant width in pixels; snaps up to the next VARIANT_WIDTHS step. Absent: the original."
+_FORMAT_DOC = "Variant format; `auto` picks AVIF, then WebP, from Accept. Absent: the original's."
+
+
+def _width() -> fields.Integer:
+    return fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_REQUEST_WIDTH),
+        metadata={"description": _WIDTH_DOC},
+    )
+
+
+def _format() -> fields.String:
+    return fields.String(load_default=None, validate=validate.OneOf(FORMATS), metadata={"description": _FORMAT_DOC})
 
 
 class _Schema(ma.Schema):
@@ -22,15 +38,22 @@ class ResolvedUrlSchema(_Schema):
     etag = fields.String(dump_only=True)
     content_type = fields.String(dump_only=True)
     size = fields.Integer(dump_only=True)
+    variant = fields.String(
+        dump_only=True, metadata={"description": "The variant `url` serves (`w320.webp`), or `original`"}
+    )
 
 
 class ResolveQueryArgsSchema(_Schema):
     refresh = fields.Boolean(load_default=False, metadata={"description": "Revalidate with storage first"})
+    w = _width()
+    f = _format()
 
 
 class ResolveBatchArgsSchema(_Schema):
     keys = fields.List(fields.Raw(), required=True, metadata={"description": "Object keys (max MAX_BATCH_KEYS)"})
     refresh = fields.Boolean(load_default=False)
+    width = _width()
+    format = _format()
 
     @ma.validates("keys")
     def _cap(self, keys: list, **_: object) -> None:
@@ -58,12 +81,18 @@ class ImageSchema(_Schema):
     etag = fields.String(dump_only=True)
     content_type = fields.String(dump_only=True)
     last_modified = fields.Float(dump_only=True, metadata={"description": "Epoch seconds"})
+    url = fields.String(dump_only=True, metadata={"description": "Signed URL of the variant asked for (`width`)"})
+    expires_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when it stops working"})
+    refresh_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when a newer one is issued"})
+    variant = fields.String(dump_only=True, metadata={"description": "With `url`: the variant it serves"})
 
 
 class ImageListArgsSchema(_Schema):
     prefix = fields.String(load_default="", validate=validate.Length(max=850))
     cursor = fields.String(load_default=None, validate=validate.Length(max=1024))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    width = _width()
+    format = _format()
 
 
 class ImageListSchema(_Schema):
