@@ -163,8 +163,9 @@ def test_batch_at_one_width_signs_variants_without_extra_heads(vclient, vstorage
     heads = vstorage.calls["head"]
     body = vclient.post("/api/v1/urls", json={"keys": keys, "width": 640, "format": "webp"}).json
     assert vstorage.calls["head"] == heads  # the entry holds what a variant needs
-    assert [item["variant"] for item in body["items"]] == ["w640.webp"] * 3
-    assert all(parse_qs(urlsplit(item["url"]).query)["w"] == ["640"] for item in body["items"])
+    # the 200 px image is not upscaled: its width is known from the entry
+    assert [item["variant"] for item in body["items"]] == ["w640.webp", "w640.webp", "w256.webp"]
+    assert [parse_qs(urlsplit(item["url"]).query)["w"] for item in body["items"]] == [["640"], ["640"], ["256"]]
 
 
 def test_variant_urls_are_stable_within_a_window(vclient, clock):
@@ -257,3 +258,65 @@ def test_listing_carries_signed_variant_urls(vclient):
     assert Image.open(io.BytesIO(image.data)).width == 320
     plain = vclient.get("/api/v1/images?prefix=album/").json
     assert all("url" not in item for item in plain["items"])
+
+
+class MetaCountingStorage(CountingStorage):
+    def image_meta(self, info):
+        self.calls["image_meta"] += 1
+        return super().image_meta(info)
+
+
+@pytest.fixture
+def mstorage(settings, renderer, photos):
+    return MetaCountingStorage(settings.images_dir, secret=settings.signing_secret, renderer=renderer)
+
+
+@pytest.fixture
+def mclient(settings, clock, mstorage):
+    app = create_app(settings, clock=clock, storage=mstorage)
+    yield app.test_client()
+    app.extensions["url_cache"].close()
+
+
+def test_listing_and_resolve_carry_size_and_thumbhash(mclient):
+    import base64
+
+    import thumbhash
+
+    items = {i["key"]: i for i in mclient.get("/api/v1/images?prefix=album/").json["items"]}
+    photo = items[PHOTO]
+    assert (photo["width"], photo["height"]) == (1600, 1000)
+    hashed = list(base64.b64decode(photo["placeholder"] + "=" * (-len(photo["placeholder"]) % 4)))
+    assert thumbhash.thumb_hash_to_approximate_aspect_ratio(hashed) == pytest.approx(1.6, rel=0.15)
+    assert items[TEXT]["width"] is None and items[TEXT]["placeholder"] is None
+    resolved = mclient.get(f"/api/v1/urls/{WIDE}").json
+    assert (resolved["width"], resolved["height"]) == (1200, 600) and resolved["placeholder"]
+
+
+def test_image_metadata_is_computed_once_per_version(mclient, mstorage, data_dir):
+    mclient.get("/api/v1/images?prefix=album/")
+    computed = mstorage.calls["image_meta"]
+    assert computed == 5  # every listed object once (the text file's answer is None)
+    mclient.get("/api/v1/images?prefix=album/")
+    mclient.post("/api/v1/urls", json={"keys": [PHOTO, WIDE], "refresh": True})  # same etags
+    assert mstorage.calls["image_meta"] == computed
+    (data_dir / "images" / PHOTO).write_bytes(_jpeg((500, 900)))
+    body = mclient.get("/api/v1/images?prefix=album/").json
+    photo = next(i for i in body["items"] if i["key"] == PHOTO)
+    assert (photo["width"], photo["height"]) == (500, 900)
+    assert mstorage.calls["image_meta"] == computed + 1
+
+
+def test_a_known_width_caps_the_ladder_step(mclient):
+    mclient.get("/api/v1/images?prefix=album/")  # learns that SMALL is 200 px wide
+    assert mclient.get(f"/api/v1/urls/{SMALL}?w=1200&f=webp").json["variant"] == "w256.webp"
+
+
+def test_redis_bytes_per_image_entry_stay_small(mclient, redis_url):
+    import redis
+
+    from api.redis_keys import L2_PREFIX
+
+    mclient.get("/api/v1/images?prefix=album/")
+    client = redis.Redis.from_url(redis_url)
+    assert client.memory_usage(L2_PREFIX + PHOTO) <= 320

@@ -20,6 +20,7 @@ import redis
 from ..clock import Clock, system_clock
 from ..settings import Settings
 from ..storage import Capability, ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
+from ..storage.image_meta import ImageMeta
 from ..storage.variants import ORIGINAL, Variant, VariantRequest, concrete
 from ..windows import window_for
 from .breaker import RedisBreaker
@@ -55,6 +56,8 @@ class UrlCache:
         self.shared = SharedTier(self.breaker, settings)
         self.usage = UsageRecorder(self.breaker, self.stats, settings.access_flush_seconds, clock)
         self._flight: SingleFlight[Fetched] = SingleFlight(fetch_workers)
+        # Image metadata reads whole headers (and a tiny decode): few at once, like renders.
+        self._meta_flight: SingleFlight[ImageMeta | None] = SingleFlight(max(1, settings.variant_render_workers))
 
     # -- lookups ----------------------------------------------------------------------------
     def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None, want: Want = None) -> ResolvedUrl:
@@ -106,12 +109,47 @@ class UrlCache:
         return found, errors
 
     # -- writes from listings and jobs ----------------------------------------------------------
-    def seed(self, infos: Iterable[ObjectInfo]) -> None:
-        """Store metadata a listing already returned, so the first view needs no HEAD per image."""
+    def seed(self, infos: Iterable[ObjectInfo]) -> dict[str, CacheEntry]:
+        """Store metadata a listing already returned, so the first view needs no HEAD per image.
+        Image metadata (size, placeholder) is kept from the cached entry of the same version,
+        else computed once; returns the entries written."""
         now = self.clock()
-        entries = {info.key: CacheEntry(info, now) for info in infos}
+        infos = list(infos)
+        known = self._known_meta(infos)
+        missing = [i for i in infos if i.key not in known]
+        by_key = {i.key: i for i in missing}
+        computed = self._meta_flight.run([i.key for i in missing], lambda key: self._image_meta(by_key[key]))
+        entries = {i.key: CacheEntry(i, now, known.get(i.key) or computed.get(i.key)) for i in infos}
         self.memory.put_many(entries)
         self.shared.write(entries)
+        return entries
+
+    def _known_meta(self, infos: list[ObjectInfo]) -> dict[str, ImageMeta]:
+        """Metadata already cached (L1, then one L2 read) for these versions of these keys."""
+        known: dict[str, ImageMeta] = {}
+        items = self.memory.get_many([i.key for i in infos])
+        for info in infos:
+            item = items.get(info.key)
+            meta = item.entry.meta_for(info) if item is not None else None
+            if meta is not None:
+                known[info.key] = meta
+        rest = [i for i in infos if i.key not in known]
+        stored = self.shared.read([i.key for i in rest]) if rest else {}
+        for info in rest:
+            entry = stored.get(info.key)
+            meta = entry.meta_for(info) if entry is not None else None
+            if meta is not None:
+                known[info.key] = meta
+        return known
+
+    def _image_meta(self, info: ObjectInfo) -> ImageMeta | None:
+        if Capability.IMAGE_META not in self.storage.capabilities:
+            return None
+        try:
+            return self.storage.image_meta(info)
+        except Exception:  # metadata is a nicety: never fail a lookup for it
+            log.warning("image metadata failed for %r", info.key, exc_info=True)
+            return None
 
     def revalidate_many(self, keys: Iterable[str]) -> dict[str, str]:
         """Ask storage again for each key and store the answer; for refresh jobs.
@@ -177,6 +215,7 @@ class UrlCache:
     def close(self) -> None:
         self.usage.stop()
         self._flight.close()
+        self._meta_flight.close()
 
     # -- loading --------------------------------------------------------------------------------
     def _load(
@@ -218,7 +257,7 @@ class UrlCache:
     def _head(self, key: str, stale: CacheEntry | None) -> Fetched:
         self.stats.incr("storage_calls")
         try:
-            return CacheEntry(self.storage.head(key), self.clock())
+            info = self.storage.head(key)
         except ObjectNotFound:
             return CacheEntry(None, self.clock())
         except StorageError as error:
@@ -232,6 +271,8 @@ class UrlCache:
             log.exception("storage head failed for %r", key)
             self.stats.incr("storage_errors")
             return StorageUnavailable(str(error))
+        meta = stale.meta_for(info) if stale is not None else None
+        return CacheEntry(info, self.clock(), meta or self._image_meta(info))
 
     # -- issuing --------------------------------------------------------------------------------
     def _issue_all(
@@ -287,8 +328,19 @@ class UrlCache:
             url = item.variants.get(variant) or ""
             if not url:
                 url = item.variants[variant] = self.storage.sign_variant(key, variant, window.start, window.expires)
+        meta = entry.meta if entry.meta is not None and entry.meta.known else None
         return ResolvedUrl(
-            key, url, window.expires, window.end, info.etag, info.content_type, info.size, variant.tag_or_original()
+            key,
+            url,
+            window.expires,
+            window.end,
+            info.etag,
+            info.content_type,
+            info.size,
+            variant.tag_or_original(),
+            meta.width if meta else None,
+            meta.height if meta else None,
+            meta.placeholder if meta else None,
         ), signed
 
     def _variant(self, entry: CacheEntry, want: Want) -> Variant:
@@ -299,4 +351,6 @@ class UrlCache:
         request, accept = want
         info = entry.info
         assert info is not None
-        return concrete(request, self.settings.variant_widths, accept, info.content_type, self.storage.variant_formats)
+        width = entry.meta.width if entry.meta else None  # known (0: unknown): never snap past it
+        ladder, formats = self.settings.variant_widths, self.storage.variant_formats
+        return concrete(request, ladder, accept, info.content_type, formats, width or None)

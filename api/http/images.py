@@ -29,8 +29,18 @@ def list_page(prefix: str, cursor: str | None, limit: int, asked: variant_args.W
     allowed = context.settings().allowed_key_prefixes
     items = [i for i in page.items if not allowed or i.key.startswith(allowed)]
     cache = context.url_cache()
-    cache.seed(items)
-    out = [i.to_dict() for i in items]
+    entries = cache.seed(items)
+    out = []
+    for info in items:
+        item = info.to_dict()
+        meta = entries[info.key].meta
+        meta = meta if meta is not None and meta.known else None
+        item.update(
+            width=meta.width if meta else None,
+            height=meta.height if meta else None,
+            placeholder=meta.placeholder if meta else None,
+        )
+        out.append(item)
     if asked is not None:
         found, _ = cache.resolve_many([i.key for i in items], want=asked)  # L1 hits: just seeded
         for item in out:

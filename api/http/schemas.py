@@ -21,6 +21,17 @@ def _width() -> fields.Integer:
     )
 
 
+def _meta_fields() -> tuple[fields.Integer, fields.Integer, fields.String]:
+    """Layout metadata of an image: width, height, placeholder (null when not a readable image)."""
+    return (
+        fields.Integer(dump_only=True, allow_none=True, metadata={"description": "Displayed width, px"}),
+        fields.Integer(dump_only=True, allow_none=True, metadata={"description": "Displayed height, px"}),
+        fields.String(
+            dump_only=True, allow_none=True, metadata={"description": "ThumbHash of the image, base64 (no padding)"}
+        ),
+    )
+
+
 def _format() -> fields.String:
     return fields.String(load_default=None, validate=validate.OneOf(FORMATS), metadata={"description": _FORMAT_DOC})
 
@@ -41,6 +52,7 @@ class ResolvedUrlSchema(_Schema):
     variant = fields.String(
         dump_only=True, metadata={"description": "The variant `url` serves (`w320.webp`), or `original`"}
     )
+    width, height, placeholder = _meta_fields()
 
 
 class ResolveQueryArgsSchema(_Schema):
@@ -85,6 +97,7 @@ class ImageSchema(_Schema):
     expires_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when it stops working"})
     refresh_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when a newer one is issued"})
     variant = fields.String(dump_only=True, metadata={"description": "With `url`: the variant it serves"})
+    width, height, placeholder = _meta_fields()
 
 
 class ImageListArgsSchema(_Schema):

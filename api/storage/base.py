@@ -24,6 +24,7 @@ from tenacity import (
 )
 
 from ..vocabulary import ErrorCode
+from .image_meta import ImageMeta
 from .variants import Variant
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class Capability(StrEnum):
 
     SELF_SERVED_URLS = "self_served_urls"  # its signed URLs point at this app (`verify_url`)
     VARIANTS = "variants"  # `sign_variant`: URLs of resized or converted images, rule signed in
+    IMAGE_META = "image_meta"  # `image_meta`: width, height and a placeholder of an image
     VARIANT_BYTES = "variant_bytes"  # `open_variant`: it renders variants itself (the proxy streams them)
 
 
@@ -248,6 +250,11 @@ class Storage(ABC):
         """With VARIANT_BYTES: stream a variant, like `open`. Raises UnsupportedImage (415) or
         UnprocessableImage (422) when the object cannot be resized."""
         raise NotImplementedError(f"storage {self.name!r} does not render variants")
+
+    def image_meta(self, info: ObjectInfo) -> ImageMeta | None:
+        """With IMAGE_META: the displayed size and placeholder of the object `info` describes,
+        or None when it is not a readable image. Costs a read: callers cache the answer."""
+        return None
 
     def signing_key(self) -> SigningKey | None:
         """The key `sign` uses now, when it can change while the process runs (temporary keys):

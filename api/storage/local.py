@@ -33,6 +33,7 @@ from .base import (
     StorageError,
     guess_content_type,
 )
+from .image_meta import NOT_AN_IMAGE, ImageMeta, describe
 from .variants import CONTENT_TYPES, ORIGINAL, Variant
 
 if TYPE_CHECKING:
@@ -61,7 +62,9 @@ class LocalStorage(Storage):
         super().__init__(**kwargs)
         self.renderer = renderer
         if renderer is not None:
-            self.capabilities = frozenset({Capability.SELF_SERVED_URLS, Capability.VARIANTS, Capability.VARIANT_BYTES})
+            self.capabilities = frozenset(
+                {Capability.SELF_SERVED_URLS, Capability.VARIANTS, Capability.VARIANT_BYTES, Capability.IMAGE_META}
+            )
             self.variant_formats = renderer.formats
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -166,6 +169,17 @@ class LocalStorage(Storage):
 
     def _head(self, key: str) -> ObjectInfo:
         return self._stat(key)
+
+    def image_meta(self, info: ObjectInfo) -> ImageMeta | None:
+        if self.renderer is None:
+            return None
+        if not info.content_type.startswith("image/"):
+            return NOT_AN_IMAGE
+        try:
+            path = self.path_of(info.key)
+        except StorageError:
+            return None  # gone or unreadable now: ask again next time
+        return describe(path, self.renderer.max_pixels)
 
     def open_variant(self, key: str, variant: Variant, byte_range: tuple[int, int | None] | None) -> ObjectStream:
         """The bytes of a variant, rendered on first request (see `local_variants`); not retried:
