@@ -237,6 +237,12 @@ class Settings:
     variant_max_pixels: int = _env(
         _int(1), 50_000_000, "Local store: sources with more pixels get 422 instead of a variant."
     )
+    first_page_width: int = _env(
+        _int(1), 480, "Variant width of the gallery's first page embedded in index.html (`?width=` of the listing)."
+    )
+    first_page_limit: int = _env(
+        _int(0), 60, "Images of the first page embedded in index.html (0: none; the app fetches it)."
+    )
     allowed_key_prefixes: tuple[str, ...] = _env(_csv, (), "Comma-separated key prefixes allowed (empty: all).")
     cors_origins: tuple[str, ...] = _env(_csv, (), "Comma-separated origins allowed by CORS (`*` for any).")
     cors_admin: bool = _env(

@@ -11,7 +11,19 @@ def test_resolve_one(client, clock, settings):
     response = client.get(f"/api/v1/urls/{KEY}")
     assert response.status_code == 200
     body = response.json
-    assert set(body) == {"key", "url", "expires_at", "refresh_at", "etag", "content_type", "size", "variant", "width", "height", "placeholder"}
+    assert set(body) == {
+        "key",
+        "url",
+        "expires_at",
+        "refresh_at",
+        "etag",
+        "content_type",
+        "size",
+        "variant",
+        "width",
+        "height",
+        "placeholder",
+    }
     assert body["key"] == KEY and body["size"] == len(IMAGES[KEY])
     assert body["expires_at"] - clock() >= settings.url_min_remaining_seconds
     assert client.get(body["url"]).data == IMAGES[KEY]
