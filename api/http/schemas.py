@@ -42,13 +42,19 @@ class _Schema(ma.Schema):
 
 
 class ResolvedUrlSchema(_Schema):
-    key = fields.String(dump_only=True)
-    url = fields.String(dump_only=True, metadata={"description": "Signed URL, valid until `expires_at`"})
-    expires_at = fields.Integer(dump_only=True, metadata={"description": "Epoch seconds the URL stops working"})
-    refresh_at = fields.Integer(dump_only=True, metadata={"description": "Epoch seconds a newer URL is issued"})
-    etag = fields.String(dump_only=True)
-    content_type = fields.String(dump_only=True)
-    size = fields.Integer(dump_only=True)
+    # `required` lists the fields every client has always had; the variant and layout fields
+    # are always sent too, but stay optional in the schema until every client reads them.
+    key = fields.String(dump_only=True, required=True)
+    url = fields.String(dump_only=True, required=True, metadata={"description": "Signed URL, valid until `expires_at`"})
+    expires_at = fields.Integer(
+        dump_only=True, required=True, metadata={"description": "Epoch seconds the URL stops working"}
+    )
+    refresh_at = fields.Integer(
+        dump_only=True, required=True, metadata={"description": "Epoch seconds a newer URL is issued"}
+    )
+    etag = fields.String(dump_only=True, required=True)
+    content_type = fields.String(dump_only=True, required=True)
+    size = fields.Integer(dump_only=True, required=True)
     variant = fields.String(
         dump_only=True, metadata={"description": "The variant `url` serves (`w320.webp`), or `original`"}
     )
@@ -88,11 +94,11 @@ class ResolveBatchSchema(_Schema):
 
 
 class ImageSchema(_Schema):
-    key = fields.String(dump_only=True)
-    size = fields.Integer(dump_only=True)
-    etag = fields.String(dump_only=True)
-    content_type = fields.String(dump_only=True)
-    last_modified = fields.Float(dump_only=True, metadata={"description": "Epoch seconds"})
+    key = fields.String(dump_only=True, required=True)
+    size = fields.Integer(dump_only=True, required=True)
+    etag = fields.String(dump_only=True, required=True)
+    content_type = fields.String(dump_only=True, required=True)
+    last_modified = fields.Float(dump_only=True, required=True, metadata={"description": "Epoch seconds"})
     url = fields.String(dump_only=True, metadata={"description": "Signed URL of the variant asked for (`width`)"})
     expires_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when it stops working"})
     refresh_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when a newer one is issued"})
