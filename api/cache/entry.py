@@ -61,8 +61,10 @@ class CacheEntry:
             return {"x": 1, "v": self.validated_at}
         i = self.info
         out: EntryJson = {"s": i.size, "e": i.etag, "c": i.content_type, "m": i.last_modified, "v": self.validated_at}
-        if self.meta is not None:
+        if self.meta is not None and self.meta.known:
             out["w"], out["h"], out["t"] = self.meta.width, self.meta.height, self.meta.placeholder
+        elif self.meta is not None:
+            out["w"] = 0  # not a readable image: remembered in 6 bytes, not asked again
         return out
 
     @classmethod
@@ -70,7 +72,7 @@ class CacheEntry:
         if data.get("x"):
             return cls(None, float(data["v"]))
         info = ObjectInfo(key, int(data["s"]), data["e"], data["c"], float(data["m"]))
-        meta = ImageMeta(int(data["w"]), int(data["h"]), str(data.get("t", ""))) if "w" in data else None
+        meta = ImageMeta(int(data["w"]), int(data.get("h", 0)), str(data.get("t", ""))) if "w" in data else None
         return cls(info, float(data["v"]), meta)
 
     def meta_for(self, info: ObjectInfo) -> ImageMeta | None:
