@@ -320,3 +320,22 @@ def test_redis_bytes_per_image_entry_stay_small(mclient, redis_url):
     mclient.get("/api/v1/images?prefix=album/")
     client = redis.Redis.from_url(redis_url)
     assert client.memory_usage(L2_PREFIX + PHOTO) <= 320
+
+
+def test_warm_renders_the_grid_widths_pages_will_ask_for(vapp, renderer):
+    result = vapp.test_cli_runner().invoke(args=["warm", "--prefix", "album/", "--widths", "300,640"])
+    assert result.exit_code == 0, result.output
+    # photo, wide: two widths each; small (200 px): one file per capped step; broken, text: none
+    assert "warmed 5 keys, 6 variants ready" in result.output
+    renders = renderer.renders
+    client = vapp.test_client()
+    accept = {"Accept": "image/avif,image/webp,*/*"}
+    for key in (PHOTO, WIDE, SMALL):
+        _, image = _follow(client, f"/i/{key}?w=640&f=auto", **accept)
+        assert Image.open(io.BytesIO(image.data)).format == "AVIF"
+    assert renderer.renders == renders  # each was there already
+
+
+def test_warm_refuses_bad_widths(vapp):
+    result = vapp.test_cli_runner().invoke(args=["warm", "--prefix", "album/", "--widths", "320,abc"])
+    assert result.exit_code != 0 and "--widths" in result.output

@@ -343,6 +343,14 @@ class UrlCache:
             meta.placeholder if meta else None,
         ), signed
 
+    def variant_of(self, key: str, want: Want) -> Variant | None:
+        """The variant a lookup of `key` with `want` would sign now, from this process's entry
+        (None when it holds none); lets a warm render exactly the files pages will ask for."""
+        item = self.memory.get(key)
+        if item is None or item.entry.missing:
+            return None
+        return self._variant(item.entry, want)
+
     def _variant(self, entry: CacheEntry, want: Want) -> Variant:
         """The concrete variant for what was asked: the original when nothing was, or when the
         store cannot make variants."""

@@ -355,7 +355,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Load every key under a prefix into the cache (from the listing, no HEAD per key). */
+        /**
+         * Load every key under a prefix into the cache (from the listing, no HEAD per key); with
+         *     `widths`, also render their variants at those widths.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -952,6 +955,8 @@ export interface components {
         WarmTaskArgs: {
             /** @description Key prefix to load ('' for all) */
             prefix: string;
+            /** @description Also render the `f=auto` variants at these widths (local store) */
+            widths?: number[];
         };
         _CacheStats: {
             l1: components["schemas"]["_Tier"];
