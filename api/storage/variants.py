@@ -10,6 +10,9 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
 FORMATS = ("auto", "original", "avif", "webp", "jpeg", "png")
 # Widest request accepted (larger is a 400): the ladder tops out well below it anyway.
 MAX_REQUEST_WIDTH = 10240
@@ -117,7 +120,8 @@ def negotiate(fmt: str, accept: str, source_type: str, supported: frozenset[str]
     and this server can encode them), else the source's own format."""
     if fmt != "auto":
         return fmt
-    accepted = accept.lower()
+    # Named explicitly with a quality above 0: `*/*` and `image/*` promise nothing about AVIF.
+    accepted = {value.lower() for value, quality in parse_accept_header(accept, MIMEAccept) if quality > 0}
     for candidate in ("avif", "webp"):
         if candidate in supported and CONTENT_TYPES[candidate] in accepted:
             return candidate
