@@ -115,8 +115,9 @@ class UrlCache:
         else computed once; returns the entries written."""
         now = self.clock()
         infos = list(infos)
-        known = self._known_meta(infos)
-        missing = [i for i in infos if i.key not in known]
+        learns = Capability.IMAGE_META in self.storage.capabilities  # else: no read, no pool
+        known = self._known_meta(infos) if learns else {}
+        missing = [i for i in infos if i.key not in known] if learns else []
         by_key = {i.key: i for i in missing}
         computed = self._meta_flight.run([i.key for i in missing], lambda key: self._image_meta(by_key[key]))
         entries = {i.key: CacheEntry(i, now, known.get(i.key) or computed.get(i.key)) for i in infos}
