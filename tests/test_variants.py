@@ -339,3 +339,10 @@ def test_warm_renders_the_grid_widths_pages_will_ask_for(vapp, renderer):
 def test_warm_refuses_bad_widths(vapp):
     result = vapp.test_cli_runner().invoke(args=["warm", "--prefix", "album/", "--widths", "320,abc"])
     assert result.exit_code != 0 and "--widths" in result.output
+
+
+def test_json_resolve_with_auto_says_vary_accept(vclient):
+    response = vclient.get(f"/api/v1/urls/{PHOTO}?w=320&f=auto", headers={"Accept": "image/webp"})
+    assert response.json["variant"] == "w320.webp"
+    assert "Accept" in response.headers["Vary"]
+    assert "Accept" not in vclient.get(f"/api/v1/urls/{PHOTO}?w=320&f=webp").headers.get("Vary", "")
