@@ -108,3 +108,35 @@ _COS_FIELDS = (
     "cos_endpoint",
     "cos_domain",
 )
+
+
+def test_with_cdn_url_authentication_the_original_is_served(cos_server, settings, clock):
+    from api.cache.url_cache import UrlCache
+    from api.storage.variants import VariantRequest
+
+    from .test_cdn_auth import cdn_storage
+
+    cdn = cdn_storage(cos_server)
+    assert Capability.VARIANTS not in cdn.capabilities  # the CDN's signature covers the path only
+    cos_server.put(KEY, DATA, "image/jpeg")
+    cache = UrlCache(cdn, None, settings, clock=clock)
+    try:
+        resolved = cache.resolve(KEY, want=(VariantRequest(320, "webp"), ""))
+        assert resolved.variant == "original" and "imageMogr2" not in resolved.url
+        assert resolved.url == cache.resolve(KEY).url
+    finally:
+        cache.close()
+
+
+def test_proxy_with_a_width_streams_the_original_on_cos(storage, settings, clock):
+    from api.app import create_app
+
+    app = create_app(settings, clock=clock, storage=storage)
+    try:
+        client = app.test_client()
+        response = client.get(f"/p/{KEY}?w=320&f=webp")
+        assert response.status_code == 200 and response.data == DATA
+        redirect = client.get(f"/i/{KEY}?w=320&f=webp")
+        assert "imageMogr2/thumbnail/320x/format/webp" in redirect.headers["Location"]
+    finally:
+        app.extensions["url_cache"].close()
