@@ -23,6 +23,7 @@ from jobs.status import store_for
 from . import monitoring
 from .http import context
 from .keys import InvalidKey, validate_key, validate_prefix
+from .storage.variants import InvalidVariant, parse_width
 from .vocabulary import TaskStatus
 
 
@@ -79,28 +80,38 @@ def refresh_command(keys: tuple[str, ...], enqueue: bool) -> None:
 @with_appcontext
 @click.option("--prefix", required=True, help="Key prefix to load ('' for every key).")
 @click.option("--enqueue", is_flag=True, help="Queue a job for the workers instead of warming here.")
-def warm_command(prefix: str, enqueue: bool) -> None:
+@click.option("--widths", default="", help="Also render variants at these widths, e.g. 320,640 (local store).")
+def warm_command(prefix: str, enqueue: bool, widths: str) -> None:
     """Load every key under --prefix into the cache from the listing, with a progress bar."""
     try:
         validate_prefix(prefix)
+        ladder = [w for w in (parse_width(part, "--widths") for part in widths.split(",") if part.strip()) if w]
     except InvalidKey as error:
         raise click.BadParameter(error.message, param_hint="--prefix") from None
+    except InvalidVariant as error:
+        raise click.BadParameter(error.message, param_hint="--widths") from None
     if enqueue:
-        click.echo(f"queued warm {_enqueue(jobs.tasks.warm.s(prefix))}")
+        task = jobs.tasks.warm.s(prefix, ladder) if ladder else jobs.tasks.warm.s(prefix)
+        click.echo(f"queued warm {_enqueue(task)}")
         return
     _job_retry_policy()
     storage, cache = context.storage(), context.url_cache()
     allowed = context.settings().allowed_key_prefixes
     total = operations.count_keys(storage, prefix)
     label = f"warming {prefix or '(all keys)'}"
-    warmed = skipped = listed = 0
+    warmed = skipped = listed = rendered = 0
     with _progress(total, label) as advance:
         for page in storage.pages(prefix, limit=operations.WARM_PAGE_SIZE):
             seeded, refused = operations.seed_page(cache, page.items, allowed)
+            rendered += operations.prerender(cache, storage, [i.key for i in page.items], ladder)
             warmed, skipped, listed = warmed + seeded, skipped + refused, listed + len(page.items)
             advance(len(page.items), listed)
     cache.flush()
-    click.echo(f"warmed {warmed} keys" + (f", skipped {skipped} not allowed" if skipped else ""))
+    click.echo(
+        f"warmed {warmed} keys"
+        + (f", {rendered} variants ready" if ladder else "")
+        + (f", skipped {skipped} not allowed" if skipped else "")
+    )
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Deterministic demo images for the embedded store: varied sizes, formats and colours."""
+"""Deterministic demo images for the embedded store: varied sizes, formats and colours, plus
+an album of large photo-like JPEGs (`demo_photos`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from .demo_photos import generate_photos
 
 ALBUMS = {
     "landscapes": [(960, 540), (800, 450), (1024, 576), (720, 405)],
@@ -53,9 +56,14 @@ def generate(root: Path, count: int = 240, seed: int = 2024) -> int:
     return count
 
 
-def ensure_demo_images(root: Path, count: int = 240) -> int:
-    """Generate demo images only into an empty store; returns how many were written."""
+def ensure_demo_images(root: Path, count: int = 240, photos: int = 48) -> int:
+    """Generate demo images into an empty store, and the photo album into a demo store that
+    lacks it (stores made before it existed); returns how many files were written. A store
+    with other content is never written to."""
     root.mkdir(parents=True, exist_ok=True)
-    if any(p for p in root.rglob("*") if p.is_file()):
-        return 0
-    return generate(root, count)
+    written = 0
+    if not any(p for p in root.rglob("*") if p.is_file()):
+        written = generate(root, count)
+    if (root / "demo").is_dir() and photos:
+        written += generate_photos(root, photos)
+    return written

@@ -104,6 +104,14 @@ def _size(name: str, raw: str) -> int:
     return int(number) * _SIZE_UNITS[unit]
 
 
+def _widths(name: str, raw: str) -> tuple[int, ...]:
+    """A ladder of pixel widths, e.g. `64,128,256`: positive integers, sorted, no duplicates."""
+    parts = _csv(name, raw)
+    if not parts or not all(p.isascii() and p.isdigit() and 0 < int(p) <= 16384 for p in parts):
+        raise SettingsError(f"{name} must be comma-separated widths between 1 and 16384, got {raw!r}")
+    return tuple(sorted({int(p) for p in parts}))
+
+
 def _rate_limits(name: str, raw: str) -> str:
     """flask-limiter notation, e.g. `300 per second; 6000 per minute`; checked at start."""
     from limits import parse_many
@@ -217,6 +225,24 @@ class Settings:
         2 * 1024 * 1024,
         "Largest request body accepted, in bytes; a larger one gets 413 before it is read.",
     )
+    variant_widths: tuple[int, ...] = _env(
+        _widths,
+        (64, 128, 256, 320, 480, 640, 768, 960, 1280, 1600, 1920, 2560),
+        "Width ladder of variants (`?w=` snaps up to the next step).",
+    )
+    variant_cache_max_bytes: int = _env(
+        _size, 1024**3, "Local store: bytes of rendered variants kept in DATA_DIR/variants (LRU beyond)."
+    )
+    variant_render_workers: int = _env(_int(1), 2, "Local store: variants rendered at once per process.")
+    variant_max_pixels: int = _env(
+        _int(1), 50_000_000, "Local store: sources with more pixels get 422 instead of a variant."
+    )
+    first_page_width: int = _env(
+        _int(1), 480, "Variant width of the gallery's first page embedded in index.html (`?width=` of the listing)."
+    )
+    first_page_limit: int = _env(
+        _int(0), 60, "Images of the first page embedded in index.html (0: none; the app fetches it)."
+    )
     allowed_key_prefixes: tuple[str, ...] = _env(_csv, (), "Comma-separated key prefixes allowed (empty: all).")
     cors_origins: tuple[str, ...] = _env(_csv, (), "Comma-separated origins allowed by CORS (`*` for any).")
     cors_admin: bool = _env(
@@ -321,6 +347,10 @@ class Settings:
             raise SettingsError(f"PUBLIC_BASE_URL must start with http:// or https://, got {self.public_base_url!r}")
 
     @property
+    def variants_dir(self) -> Path:
+        return self.data_dir / "variants"
+
+    @property
     def images_dir(self) -> Path:
         return self.local_storage_dir or self.data_dir / "images"
 
@@ -355,6 +385,6 @@ def documented_settings() -> list[tuple[str, str, str]]:
     for f in fields(Settings):
         default = "" if f.default is None else f.default
         if isinstance(default, tuple):
-            default = ",".join(default)
+            default = ",".join(map(str, default))
         rows.append((f.name.upper(), str(default), f.metadata["doc"]))
     return rows

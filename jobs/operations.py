@@ -6,10 +6,13 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from api.cache.url_cache import UrlCache
 from api.keys import InvalidKey, validate_key
-from api.storage import ObjectInfo, Storage, StorageError
+from api.storage import Capability, ObjectInfo, Storage, StorageError
+from api.storage.variants import VariantRequest
 from api.vocabulary import ErrorCode
 
 WARM_PAGE_SIZE = 500
+# A warm renders what browsers that take AVIF and WebP get for `f=auto` (Chromium, Firefox, Safari).
+MODERN_ACCEPT = "image/avif,image/webp,*/*"
 LISTING_DONE = "$end"  # resume point of a warm whose listing is complete
 
 REASONS: dict[str, str] = {
@@ -87,3 +90,23 @@ def seed_page(cache: UrlCache, items: Iterable[ObjectInfo], allowed_prefixes: tu
 def count_keys(storage: Storage, prefix: str) -> int:
     """How many objects a warm of `prefix` will list (one listing pass)."""
     return sum(len(page.items) for page in storage.pages(prefix, limit=WARM_PAGE_SIZE))
+
+
+def prerender(cache: UrlCache, storage: Storage, keys: Iterable[str], widths: Sequence[int]) -> int:
+    """Render the `f=auto` variants of `keys` at `widths` ahead of the first page that shows
+    them (stores that render variants themselves); returns how many were rendered or already
+    there. Objects that are not images are skipped."""
+    if not widths or Capability.VARIANT_BYTES not in storage.capabilities:
+        return 0
+    done = 0
+    for key in keys:
+        for width in widths:
+            variant = cache.variant_of(key, (VariantRequest(width, "auto"), MODERN_ACCEPT))
+            if variant is None or variant.original:
+                continue
+            try:
+                storage.open_variant(key, variant, None).close()
+            except StorageError:
+                break  # not an image (415/422) or gone: no other width will do better
+            done += 1
+    return done

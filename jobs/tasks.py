@@ -25,7 +25,16 @@ from api.services import Services
 
 from . import runtime
 from .heartbeat import worker_id
-from .operations import LISTING_DONE, WARM_PAGE_SIZE, TaskFailed, chunks, reason, refresh_keys, seed_page
+from .operations import (
+    LISTING_DONE,
+    WARM_PAGE_SIZE,
+    TaskFailed,
+    chunks,
+    prerender,
+    reason,
+    refresh_keys,
+    seed_page,
+)
 from .queue import PRIORITY_BATCH, PRIORITY_MAINTENANCE, PRIORITY_QUICK, huey
 from .status import requeue_lost, store_for, trim_history
 from .status.progress import KeyFailure
@@ -160,8 +169,9 @@ def batch_refresh(ctx: Services, task: Task, keys: list[str]) -> BatchRefreshRes
 
 @huey.task(priority=PRIORITY_BATCH, context=True, retries=INFRA_RETRIES, retry_delay=INFRA_RETRY_DELAY)
 @_job
-def warm(ctx: Services, task: Task, prefix: str) -> WarmResult:
-    """Load every key under `prefix` into the cache from the listing (no HEAD per key)."""
+def warm(ctx: Services, task: Task, prefix: str, widths: list[int] | None = None) -> WarmResult:
+    """Load every key under `prefix` into the cache from the listing (no HEAD per key); with
+    `widths`, also render their variants at those widths (local store)."""
     store = store_for(ctx)
     state = store.progress.state(task.id)
     pages, cursor = state["offset"], state["cursor"]
@@ -170,6 +180,7 @@ def warm(ctx: Services, task: Task, prefix: str) -> WarmResult:
     if cursor != LISTING_DONE:
         for page in ctx.storage.pages(prefix, cursor, WARM_PAGE_SIZE):
             seeded, skipped = seed_page(ctx.cache, page.items, allowed)
+            prerender(ctx.cache, ctx.storage, [i.key for i in page.items], widths or [])
             store.progress.advance(task, pages, pages + 1, seeded, skipped, cursor=page.next_cursor or LISTING_DONE)
             pages += 1
             if page.next_cursor:

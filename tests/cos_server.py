@@ -53,6 +53,10 @@ _AUTH_FIELDS = (
 )
 
 
+# Cloud Infinite's processing parameters, lowercased and UrlEncoded as they are signed.
+PROCESSING = re.compile(r"(imagemogr2|imageview2|imageave|imageinfo|watermark)(%2f|$)")
+
+
 def tencent_urlencode(text: str) -> str:
     """UrlEncode as Tencent documents it for signing: every UTF-8 byte outside A-Za-z0-9-_.~ as %XX."""
     return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
@@ -263,6 +267,11 @@ class CosTestServer:
             signed_headers = {n: received[n] for n in auth["q-header-list"].split(";") if n}
         except KeyError as missing:
             raise CosError(403, "SignatureDoesNotMatch", f"Signed field {missing} is not in the request.") from None
+        # A 数据万象 rule (`imageMogr2/...`, a parameter without a value) must be signed: else
+        # anyone could strip it from a variant URL, or add one, to get other bytes.
+        unsigned_rules = [n for n in params if PROCESSING.match(n) and n not in signed_params]
+        if unsigned_rules:
+            raise CosError(403, "AccessDenied", f"Processing rule {unsigned_rules[0]} is not signed.")
         expected = expected_signature(
             secret_key, auth["q-sign-time"], auth["q-key-time"], method, path, signed_params, signed_headers
         )

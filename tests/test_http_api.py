@@ -11,7 +11,19 @@ def test_resolve_one(client, clock, settings):
     response = client.get(f"/api/v1/urls/{KEY}")
     assert response.status_code == 200
     body = response.json
-    assert set(body) == {"key", "url", "expires_at", "refresh_at", "etag", "content_type", "size"}
+    assert set(body) == {
+        "key",
+        "url",
+        "expires_at",
+        "refresh_at",
+        "etag",
+        "content_type",
+        "size",
+        "variant",
+        "width",
+        "height",
+        "placeholder",
+    }
     assert body["key"] == KEY and body["size"] == len(IMAGES[KEY])
     assert body["expires_at"] - clock() >= settings.url_min_remaining_seconds
     assert client.get(body["url"]).data == IMAGES[KEY]
@@ -67,7 +79,7 @@ def test_listing_pages_with_cursor(client):
     assert [i["key"] for i in second["items"]] == ["gallery/red.png"]
     assert second["next_cursor"] is None
     item = second["items"][0]
-    assert set(item) == {"key", "size", "etag", "content_type", "last_modified"}
+    assert set(item) == {"key", "size", "etag", "content_type", "last_modified", "width", "height", "placeholder"}
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "prefix=../", "prefix=%2Fetc"])

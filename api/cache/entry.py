@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 from ..storage import ObjectInfo
+from ..storage.image_meta import ImageMeta
 
 
 class EntryJson(TypedDict):
@@ -18,6 +19,9 @@ class EntryJson(TypedDict):
     e: NotRequired[str]  # etag
     c: NotRequired[str]  # content type
     m: NotRequired[float]  # last modified
+    w: NotRequired[int]  # image width, height and ThumbHash (base64), when it is an image
+    h: NotRequired[int]
+    t: NotRequired[str]
 
 
 class ResolvedUrlDict(TypedDict):
@@ -30,6 +34,10 @@ class ResolvedUrlDict(TypedDict):
     etag: str
     content_type: str
     size: int
+    variant: str
+    width: int | None
+    height: int | None
+    placeholder: str | None
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class CacheEntry:
 
     info: ObjectInfo | None  # None: the object does not exist (negative entry)
     validated_at: float
+    meta: ImageMeta | None = None  # size and placeholder of an image, computed once per etag
 
     @property
     def missing(self) -> bool:
@@ -51,14 +60,24 @@ class CacheEntry:
         if self.info is None:
             return {"x": 1, "v": self.validated_at}
         i = self.info
-        return {"s": i.size, "e": i.etag, "c": i.content_type, "m": i.last_modified, "v": self.validated_at}
+        out: EntryJson = {"s": i.size, "e": i.etag, "c": i.content_type, "m": i.last_modified, "v": self.validated_at}
+        if self.meta is not None and self.meta.known:
+            out["w"], out["h"], out["t"] = self.meta.width, self.meta.height, self.meta.placeholder
+        elif self.meta is not None:
+            out["w"] = 0  # not a readable image: remembered in 6 bytes, not asked again
+        return out
 
     @classmethod
     def from_json(cls, key: str, data: Mapping[str, Any]) -> CacheEntry:
         if data.get("x"):
             return cls(None, float(data["v"]))
         info = ObjectInfo(key, int(data["s"]), data["e"], data["c"], float(data["m"]))
-        return cls(info, float(data["v"]))
+        meta = ImageMeta(int(data["w"]), int(data.get("h", 0)), str(data.get("t", ""))) if "w" in data else None
+        return cls(info, float(data["v"]), meta)
+
+    def meta_for(self, info: ObjectInfo) -> ImageMeta | None:
+        """This entry's metadata when it describes the same version as `info` (same etag)."""
+        return self.meta if self.info is not None and self.info.etag == info.etag else None
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,10 @@ class ResolvedUrl:
     etag: str
     content_type: str
     size: int
+    variant: str = "original"  # the variant `url` serves (`w320.webp`), or "original"
+    width: int | None = None  # the original's displayed size and ThumbHash, when known
+    height: int | None = None
+    placeholder: str | None = None
 
     def to_dict(self) -> ResolvedUrlDict:
         # A literal, not dataclasses.asdict (a deep copy): this runs once per key in every batch.
@@ -83,4 +106,8 @@ class ResolvedUrl:
             "etag": self.etag,
             "content_type": self.content_type,
             "size": self.size,
+            "variant": self.variant,
+            "width": self.width,
+            "height": self.height,
+            "placeholder": self.placeholder,
         }

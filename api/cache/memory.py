@@ -10,6 +10,7 @@ from cachetools import TTLCache
 
 from ..clock import Clock
 from ..storage import SigningKey
+from ..storage.variants import Variant
 from ..windows import SigningWindow
 from .entry import CacheEntry
 
@@ -17,13 +18,14 @@ from .entry import CacheEntry
 class MemoryItem:
     """An L1 value: the entry plus the URL signed for one window, reused until it rolls over."""
 
-    __slots__ = ("entry", "signer", "url", "window")
+    __slots__ = ("entry", "signer", "url", "variants", "window")
 
     def __init__(self, entry: CacheEntry) -> None:
         self.entry = entry
         self.window: SigningWindow | None = None
         self.signer: SigningKey | None = None  # the storage key that signed `url`
         self.url = ""
+        self.variants: dict[Variant, str] = {}  # variant URLs signed for the same window
 
 
 class MemoryTier:

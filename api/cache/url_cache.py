@@ -19,7 +19,9 @@ import redis
 
 from ..clock import Clock, system_clock
 from ..settings import Settings
-from ..storage import ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
+from ..storage import Capability, ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
+from ..storage.image_meta import ImageMeta
+from ..storage.variants import ORIGINAL, Variant, VariantRequest, concrete
 from ..windows import window_for
 from .breaker import RedisBreaker
 from .budget import Admit
@@ -32,6 +34,7 @@ from .usage import UsageRecorder
 
 log = logging.getLogger(__name__)
 Fetched = CacheEntry | StorageError
+Want = tuple[VariantRequest, str] | None  # a variant asked for and the client's Accept header
 
 
 class UrlCache:
@@ -53,29 +56,32 @@ class UrlCache:
         self.shared = SharedTier(self.breaker, settings)
         self.usage = UsageRecorder(self.breaker, self.stats, settings.access_flush_seconds, clock)
         self._flight: SingleFlight[Fetched] = SingleFlight(fetch_workers)
+        # Image metadata reads whole headers (and a tiny decode): few at once, like renders.
+        self._meta_flight: SingleFlight[ImageMeta | None] = SingleFlight(max(1, settings.variant_render_workers))
 
     # -- lookups ----------------------------------------------------------------------------
-    def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None) -> ResolvedUrl:
+    def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None, want: Want = None) -> ResolvedUrl:
         """The signed URL of one key; raises a StorageError (ObjectNotFound...) on failure, or
-        what `admit` raises when it refuses the storage call a miss needs."""
+        what `admit` raises when it refuses the storage call a miss needs. `want` names a variant
+        (request, Accept header); the entry holds all a variant URL needs, so it costs no HEAD."""
         if not refresh:  # the redirect hot path: a fresh L1 entry needs nothing else
             now = self.clock()
             item = self.memory.get(key)
             if item is not None and not item.entry.missing and self._fresh(item.entry, now):
                 self.stats.incr("l1_hits")
                 self.usage.touch([key], now)
-                resolved, signed = self._url_for(key, item.entry, now, item)
+                resolved, signed = self._url_for(key, item.entry, now, item, want)
                 if signed:
                     self.stats.incr("signs")
                 self.usage.maybe_flush(now)
                 return resolved
-        found, errors = self.resolve_many([key], refresh=refresh, admit=admit)
+        found, errors = self.resolve_many([key], refresh=refresh, admit=admit, want=want)
         if key in errors:
             raise errors[key]
         return found[key]
 
     def resolve_many(
-        self, keys: Iterable[str], refresh: bool = False, admit: Admit | None = None
+        self, keys: Iterable[str], refresh: bool = False, admit: Admit | None = None, want: Want = None
     ) -> tuple[dict[str, ResolvedUrl], dict[str, StorageError]]:
         """Resolve keys with one L2 round trip for hits and at most one storage call per key
         with no fresh entry (positive or negative). `admit(n)` is called with that number of
@@ -97,18 +103,54 @@ class UrlCache:
         if pending:
             loaded, failures = self._load(pending, now, refresh, admit)
             entries.update(loaded)
-        found, errors = self._issue_all(keys, entries, failures, now)
+        found, errors = self._issue_all(keys, entries, failures, now, want)
         self.usage.touch(list(found), now)  # misses stay out of the access set: nothing to keep hot
         self.usage.maybe_flush(now)
         return found, errors
 
     # -- writes from listings and jobs ----------------------------------------------------------
-    def seed(self, infos: Iterable[ObjectInfo]) -> None:
-        """Store metadata a listing already returned, so the first view needs no HEAD per image."""
+    def seed(self, infos: Iterable[ObjectInfo]) -> dict[str, CacheEntry]:
+        """Store metadata a listing already returned, so the first view needs no HEAD per image.
+        Image metadata (size, placeholder) is kept from the cached entry of the same version,
+        else computed once; returns the entries written."""
         now = self.clock()
-        entries = {info.key: CacheEntry(info, now) for info in infos}
+        infos = list(infos)
+        learns = Capability.IMAGE_META in self.storage.capabilities  # else: no read, no pool
+        known = self._known_meta(infos) if learns else {}
+        missing = [i for i in infos if i.key not in known] if learns else []
+        by_key = {i.key: i for i in missing}
+        computed = self._meta_flight.run([i.key for i in missing], lambda key: self._image_meta(by_key[key]))
+        entries = {i.key: CacheEntry(i, now, known.get(i.key) or computed.get(i.key)) for i in infos}
         self.memory.put_many(entries)
         self.shared.write(entries)
+        return entries
+
+    def _known_meta(self, infos: list[ObjectInfo]) -> dict[str, ImageMeta]:
+        """Metadata already cached (L1, then one L2 read) for these versions of these keys."""
+        known: dict[str, ImageMeta] = {}
+        items = self.memory.get_many([i.key for i in infos])
+        for info in infos:
+            item = items.get(info.key)
+            meta = item.entry.meta_for(info) if item is not None else None
+            if meta is not None:
+                known[info.key] = meta
+        rest = [i for i in infos if i.key not in known]
+        stored = self.shared.read([i.key for i in rest]) if rest else {}
+        for info in rest:
+            entry = stored.get(info.key)
+            meta = entry.meta_for(info) if entry is not None else None
+            if meta is not None:
+                known[info.key] = meta
+        return known
+
+    def _image_meta(self, info: ObjectInfo) -> ImageMeta | None:
+        if Capability.IMAGE_META not in self.storage.capabilities:
+            return None
+        try:
+            return self.storage.image_meta(info)
+        except Exception:  # metadata is a nicety: never fail a lookup for it
+            log.warning("image metadata failed for %r", info.key, exc_info=True)
+            return None
 
     def revalidate_many(self, keys: Iterable[str]) -> dict[str, str]:
         """Ask storage again for each key and store the answer; for refresh jobs.
@@ -174,6 +216,7 @@ class UrlCache:
     def close(self) -> None:
         self.usage.stop()
         self._flight.close()
+        self._meta_flight.close()
 
     # -- loading --------------------------------------------------------------------------------
     def _load(
@@ -215,7 +258,7 @@ class UrlCache:
     def _head(self, key: str, stale: CacheEntry | None) -> Fetched:
         self.stats.incr("storage_calls")
         try:
-            return CacheEntry(self.storage.head(key), self.clock())
+            info = self.storage.head(key)
         except ObjectNotFound:
             return CacheEntry(None, self.clock())
         except StorageError as error:
@@ -229,6 +272,8 @@ class UrlCache:
             log.exception("storage head failed for %r", key)
             self.stats.incr("storage_errors")
             return StorageUnavailable(str(error))
+        meta = stale.meta_for(info) if stale is not None else None
+        return CacheEntry(info, self.clock(), meta or self._image_meta(info))
 
     # -- issuing --------------------------------------------------------------------------------
     def _issue_all(
@@ -237,6 +282,7 @@ class UrlCache:
         entries: dict[str, CacheEntry],
         failures: dict[str, StorageError],
         now: float,
+        want: Want = None,
     ) -> tuple[dict[str, ResolvedUrl], dict[str, StorageError]]:
         found: dict[str, ResolvedUrl] = {}
         errors = dict(failures)
@@ -250,7 +296,7 @@ class UrlCache:
                 self.stats.incr("negative_hits")
                 errors[key] = ObjectNotFound(key)
             else:
-                found[key], signed = self._url_for(key, entry, now, items[key])
+                found[key], signed = self._url_for(key, entry, now, items[key], want)
                 signs += signed
         if signs:
             self.stats.incr("signs", signs)  # once per batch: each call locks and feeds Prometheus
@@ -259,9 +305,11 @@ class UrlCache:
     def _fresh(self, entry: CacheEntry, now: float) -> bool:
         return entry.fresh(now, self.settings.cache_ttl_seconds, self.settings.negative_ttl_seconds)
 
-    def _url_for(self, key: str, entry: CacheEntry, now: float, item: MemoryItem | None) -> tuple[ResolvedUrl, bool]:
+    def _url_for(
+        self, key: str, entry: CacheEntry, now: float, item: MemoryItem | None, want: Want = None
+    ) -> tuple[ResolvedUrl, bool]:
         """The URL for `entry` in the current window, signed once per window and kept on the L1
-        item; also says whether it had to be signed now."""
+        item (variant URLs too); also says whether it had to be signed now."""
         if item is None or item.entry is not entry:
             item = MemoryItem(entry)
         window = item.window
@@ -273,6 +321,45 @@ class UrlCache:
             window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds, not_after)
             item.url = self.storage.sign(key, window.start, window.expires)
             item.window, item.signer = window, signer
+            item.variants = {}
         info = entry.info
         assert info is not None and window is not None
-        return ResolvedUrl(key, item.url, window.expires, window.end, info.etag, info.content_type, info.size), signed
+        url, variant = item.url, self._variant(entry, want)
+        if not variant.original:
+            url = item.variants.get(variant) or ""
+            if not url:
+                url = item.variants[variant] = self.storage.sign_variant(key, variant, window.start, window.expires)
+        meta = entry.meta if entry.meta is not None and entry.meta.known else None
+        return ResolvedUrl(
+            key,
+            url,
+            window.expires,
+            window.end,
+            info.etag,
+            info.content_type,
+            info.size,
+            variant.tag_or_original(),
+            meta.width if meta else None,
+            meta.height if meta else None,
+            meta.placeholder if meta else None,
+        ), signed
+
+    def variant_of(self, key: str, want: Want) -> Variant | None:
+        """The variant a lookup of `key` with `want` would sign now, from this process's entry
+        (None when it holds none); lets a warm render exactly the files pages will ask for."""
+        item = self.memory.get(key)
+        if item is None or item.entry.missing:
+            return None
+        return self._variant(item.entry, want)
+
+    def _variant(self, entry: CacheEntry, want: Want) -> Variant:
+        """The concrete variant for what was asked: the original when nothing was, or when the
+        store cannot make variants."""
+        if want is None or want[0].original or Capability.VARIANTS not in self.storage.capabilities:
+            return ORIGINAL
+        request, accept = want
+        info = entry.info
+        assert info is not None
+        width = entry.meta.width if entry.meta else None  # known (0: unknown): never snap past it
+        ladder, formats = self.settings.variant_widths, self.storage.variant_formats
+        return concrete(request, ladder, accept, info.content_type, formats, width or None)

@@ -1,6 +1,6 @@
 """One JSON error shape for every 4xx/5xx: {"error": {"code", "message", "details"}}.
 
-Each kind of failure is mapped to its status here, once: ApiError (views), InvalidKey (400),
+Each kind of failure is mapped to its status here, once: ApiError (views), InvalidKey and InvalidVariant (400),
 StorageError (its own status), RedisError (503), anything else (500, logged).
 """
 
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..keys import InvalidKey
 from ..storage import StorageError
+from ..storage.variants import InvalidVariant
 from ..vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,10 @@ def register_error_handlers(app: Flask, api: JsonErrorApi) -> None:
     @app.errorhandler(InvalidKey)
     def _invalid_key(error: InvalidKey):
         return error_response(400, error.code, error.message)
+
+    @app.errorhandler(InvalidVariant)
+    def _invalid_variant(error: InvalidVariant):
+        return error_response(400, ErrorCode.VALIDATION_ERROR, error.message, {error.field: [error.message]})
 
     @app.errorhandler(StorageError)
     def _storage_error(error: StorageError):

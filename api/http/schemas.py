@@ -6,7 +6,34 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
 
+from ..storage.variants import FORMATS, MAX_REQUEST_WIDTH
 from ..vocabulary import ErrorCode, HealthStatus
+
+_WIDTH_DOC = "Variant width in pixels; snaps up to the next VARIANT_WIDTHS step. Absent: the original."
+_FORMAT_DOC = "Variant format; `auto` picks AVIF, then WebP, from Accept. Absent: the original's."
+
+
+def _width() -> fields.Integer:
+    return fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_REQUEST_WIDTH),
+        metadata={"description": _WIDTH_DOC},
+    )
+
+
+def _meta_fields() -> tuple[fields.Integer, fields.Integer, fields.String]:
+    """Layout metadata of an image: width, height, placeholder (null when not a readable image)."""
+    return (
+        fields.Integer(dump_only=True, allow_none=True, metadata={"description": "Displayed width, px"}),
+        fields.Integer(dump_only=True, allow_none=True, metadata={"description": "Displayed height, px"}),
+        fields.String(
+            dump_only=True, allow_none=True, metadata={"description": "ThumbHash of the image, base64 (no padding)"}
+        ),
+    )
+
+
+def _format() -> fields.String:
+    return fields.String(load_default=None, validate=validate.OneOf(FORMATS), metadata={"description": _FORMAT_DOC})
 
 
 class _Schema(ma.Schema):
@@ -15,22 +42,36 @@ class _Schema(ma.Schema):
 
 
 class ResolvedUrlSchema(_Schema):
-    key = fields.String(dump_only=True)
-    url = fields.String(dump_only=True, metadata={"description": "Signed URL, valid until `expires_at`"})
-    expires_at = fields.Integer(dump_only=True, metadata={"description": "Epoch seconds the URL stops working"})
-    refresh_at = fields.Integer(dump_only=True, metadata={"description": "Epoch seconds a newer URL is issued"})
-    etag = fields.String(dump_only=True)
-    content_type = fields.String(dump_only=True)
-    size = fields.Integer(dump_only=True)
+    # `required` lists the fields every client has always had; the variant and layout fields
+    # are always sent too, but stay optional in the schema until every client reads them.
+    key = fields.String(dump_only=True, required=True)
+    url = fields.String(dump_only=True, required=True, metadata={"description": "Signed URL, valid until `expires_at`"})
+    expires_at = fields.Integer(
+        dump_only=True, required=True, metadata={"description": "Epoch seconds the URL stops working"}
+    )
+    refresh_at = fields.Integer(
+        dump_only=True, required=True, metadata={"description": "Epoch seconds a newer URL is issued"}
+    )
+    etag = fields.String(dump_only=True, required=True)
+    content_type = fields.String(dump_only=True, required=True)
+    size = fields.Integer(dump_only=True, required=True)
+    variant = fields.String(
+        dump_only=True, metadata={"description": "The variant `url` serves (`w320.webp`), or `original`"}
+    )
+    width, height, placeholder = _meta_fields()
 
 
 class ResolveQueryArgsSchema(_Schema):
     refresh = fields.Boolean(load_default=False, metadata={"description": "Revalidate with storage first"})
+    w = _width()
+    f = _format()
 
 
 class ResolveBatchArgsSchema(_Schema):
     keys = fields.List(fields.Raw(), required=True, metadata={"description": "Object keys (max MAX_BATCH_KEYS)"})
     refresh = fields.Boolean(load_default=False)
+    width = _width()
+    format = _format()
 
     @ma.validates("keys")
     def _cap(self, keys: list, **_: object) -> None:
@@ -53,17 +94,24 @@ class ResolveBatchSchema(_Schema):
 
 
 class ImageSchema(_Schema):
-    key = fields.String(dump_only=True)
-    size = fields.Integer(dump_only=True)
-    etag = fields.String(dump_only=True)
-    content_type = fields.String(dump_only=True)
-    last_modified = fields.Float(dump_only=True, metadata={"description": "Epoch seconds"})
+    key = fields.String(dump_only=True, required=True)
+    size = fields.Integer(dump_only=True, required=True)
+    etag = fields.String(dump_only=True, required=True)
+    content_type = fields.String(dump_only=True, required=True)
+    last_modified = fields.Float(dump_only=True, required=True, metadata={"description": "Epoch seconds"})
+    url = fields.String(dump_only=True, metadata={"description": "Signed URL of the variant asked for (`width`)"})
+    expires_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when it stops working"})
+    refresh_at = fields.Integer(dump_only=True, metadata={"description": "With `url`: when a newer one is issued"})
+    variant = fields.String(dump_only=True, metadata={"description": "With `url`: the variant it serves"})
+    width, height, placeholder = _meta_fields()
 
 
 class ImageListArgsSchema(_Schema):
     prefix = fields.String(load_default="", validate=validate.Length(max=850))
     cursor = fields.String(load_default=None, validate=validate.Length(max=1024))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    width = _width()
+    format = _format()
 
 
 class ImageListSchema(_Schema):

@@ -7,6 +7,7 @@ from flask import current_app
 from marshmallow import fields, validate
 
 from ..monitoring import MAX_SERIES_MINUTES
+from ..storage.variants import MAX_REQUEST_WIDTH
 from ..vocabulary import AlertCode, AlertLevel, TaskStatus
 
 
@@ -37,6 +38,12 @@ class BatchRefreshTaskArgsSchema(_Schema):
 class WarmTaskArgsSchema(_Schema):
     prefix = fields.String(
         required=True, validate=validate.Length(max=850), metadata={"description": "Key prefix to load ('' for all)"}
+    )
+    widths = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=MAX_REQUEST_WIDTH)),
+        load_default=list,
+        validate=validate.Length(max=16),
+        metadata={"description": "Also render the `f=auto` variants at these widths (local store)"},
     )
 
 

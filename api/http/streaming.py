@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Request, Response
 
-from ..storage import RangeNotSatisfiable, Storage
+from ..storage import ObjectStream, RangeNotSatisfiable, Storage
+from ..storage.variants import Variant
 from ..vocabulary import ErrorCode
 from .errors import error_response
 
@@ -33,19 +34,32 @@ def stream_object(
     key: str,
     cache_control: str,
     known_etag: str | None = None,
+    variant: Variant | None = None,
 ) -> Response:
-    """Answer a GET for `key` from storage. `known_etag` (from the cache) lets a conditional
-    request be answered 304 without touching storage."""
+    """Answer a GET for `key` (or a `variant` of it) from storage. `known_etag` (from the
+    cache) lets a conditional request be answered 304 without touching storage."""
     if known_etag and _not_modified(request, known_etag):
         return _conditional(known_etag, cache_control)
+
+    def opened(byte_range: tuple[int, int | None] | None) -> ObjectStream:
+        if variant is None:
+            return storage.open(key, byte_range)
+        return storage.open_variant(key, variant, byte_range)
+
+    def size_of() -> int:
+        if variant is None:
+            return storage.head(key).size
+        whole = opened(None)
+        whole.close()
+        return whole.length
+
     byte_range = _requested_range(request, known_etag)
     if byte_range is not None and byte_range[0] < 0:
-        size = storage.head(key).size
-        byte_range = (max(0, size + byte_range[0]), None)
+        byte_range = (max(0, size_of() + byte_range[0]), None)
     try:
-        stream = storage.open(key, byte_range)
+        stream = opened(byte_range)
     except RangeNotSatisfiable:
-        size = storage.head(key).size
+        size = size_of()
         return error_response(
             416,
             ErrorCode.RANGE_NOT_SATISFIABLE,

@@ -101,9 +101,12 @@ def batch_refresh(args: dict):
 @bp.response(202, TaskAcceptedSchema)
 @bp.doc(security=auth.SECURITY)
 def warm(args: dict):
-    """Load every key under a prefix into the cache (from the listing, no HEAD per key)."""
+    """Load every key under a prefix into the cache (from the listing, no HEAD per key); with
+    `widths`, also render their variants at those widths."""
     prefix = validate_prefix(args["prefix"])
-    return {"task_id": _enqueue(jobs.tasks.warm.s(prefix)), "status": TaskStatus.QUEUED}
+    widths = args["widths"]
+    task = jobs.tasks.warm.s(prefix, widths) if widths else jobs.tasks.warm.s(prefix)
+    return {"task_id": _enqueue(task), "status": TaskStatus.QUEUED}
 
 
 @bp.route("")

@@ -1,33 +1,89 @@
-"""The built single-page app: hashed assets cached for good, index.html always revalidated."""
+"""The built single-page app: hashed assets cached for good, index.html always revalidated.
+
+index.html, as served here, carries the gallery's first page (the listing with signed URLs
+of one grid width) in `<script type="application/json" id="first-page">`, so the first images
+start loading as soon as the HTML is parsed, with no wait for the bundle, the listing and a
+resolve. JSON is not executed, so the Content-Security-Policy needs no hash for it.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 
+from ..keys import InvalidKey
+from ..storage import StorageError
+from . import context, variant_args
+from .images import list_page
+
+log = logging.getLogger(__name__)
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 API_PREFIXES = ("api/", "i/", "p/", "objects/", "docs", "openapi.json", "metrics", "healthz", "readyz")
+FIRST_PAGE_ID = "first-page"
+FIRST_PAGE_FORMAT = "auto"  # the navigation's Accept names the formats its images may use
 
 bp = Blueprint("web", __name__)
 
 
-def _index():
-    if not (WEB_DIST / "index.html").exists():
+def _dist() -> Path:
+    return Path(current_app.config.get("WEB_DIST", WEB_DIST))
+
+
+def first_page() -> dict | None:
+    """The gallery's first page for this request's `?prefix=`, or None when it cannot be had
+    (bad prefix, storage down): the app then fetches it itself, as without the embedding."""
+    settings = context.settings()
+    if settings.first_page_limit == 0:
+        return None
+    prefix = request.args.get("prefix", "")
+    try:
+        asked = variant_args.want(settings.first_page_width, FIRST_PAGE_FORMAT, ("width", "format"))
+        listing = list_page(prefix, None, settings.first_page_limit, asked)
+    except (InvalidKey, StorageError) as error:
+        log.info("index.html without a first page: %s", error)
+        return None
+    return {
+        "prefix": prefix,
+        "limit": settings.first_page_limit,
+        "width": settings.first_page_width,
+        "format": FIRST_PAGE_FORMAT,
+        "listing": listing,
+    }
+
+
+def _script(payload: dict) -> str:
+    # `<`, `>` and `&` escaped: no key or URL can close the element or open a comment in it.
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="{FIRST_PAGE_ID}">{text}</script>'
+
+
+def _index(gallery: bool = False):
+    index = _dist() / "index.html"
+    if not index.exists():
         abort(404, "the web app is not built: run `make run` (or `npm run build`)")
-    response = send_from_directory(WEB_DIST, "index.html")
+    html = index.read_text(encoding="utf-8")
+    payload = first_page() if gallery else None
+    if payload is not None:
+        html = html.replace("</head>", _script(payload) + "</head>", 1)
+    response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-cache"
+    if payload is not None:
+        response.vary.add("Accept")  # the embedded URLs' format follows Accept
     return response
 
 
 @bp.route("/")
 def index():
-    return _index()
+    return _index(gallery=True)
 
 
 @bp.route("/assets/<path:filename>")
 def assets(filename: str):
-    response = send_from_directory(WEB_DIST / "assets", filename)
+    response = send_from_directory(_dist() / "assets", filename)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
@@ -37,9 +93,9 @@ def history_fallback(path: str):
     """Client-side routes get index.html; files at the top of dist are served as they are."""
     if path.startswith(API_PREFIXES):
         abort(404)
-    candidate = WEB_DIST / path
+    candidate = _dist() / path
     if "/" not in path and candidate.is_file():
-        response = send_from_directory(WEB_DIST, path)
+        response = send_from_directory(_dist(), path)
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
     return _index()

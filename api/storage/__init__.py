@@ -19,6 +19,8 @@ from .base import (
     Storage,
     StorageError,
     StorageUnavailable,
+    UnprocessableImage,
+    UnsupportedImage,
 )
 
 if TYPE_CHECKING:
@@ -38,17 +40,27 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "UnprocessableImage",
+    "UnsupportedImage",
     "build_storage",
 ]
 
 
 def _local(settings: Settings, clock: Clock) -> Storage:
     from .local import LocalStorage
+    from .local_variants import VariantRenderer
 
+    renderer = VariantRenderer(
+        settings.variants_dir,
+        settings.variant_cache_max_bytes,
+        settings.variant_render_workers,
+        settings.variant_max_pixels,
+    )
     return LocalStorage(
         root=settings.images_dir,
         secret=settings.signing_secret,
         base_url=settings.public_base_url,
+        renderer=renderer,
         retries=settings.storage_retries,
         backoff=settings.storage_backoff_seconds,
     )

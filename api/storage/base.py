@@ -24,6 +24,8 @@ from tenacity import (
 )
 
 from ..vocabulary import ErrorCode
+from .image_meta import ImageMeta
+from .variants import Variant
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,10 +98,31 @@ class SignatureExpired(StorageError):
     fault = None
 
 
+class UnsupportedImage(StorageError):
+    """The object is not an image this server can decode (a variant of it cannot be made)."""
+
+    status = 415
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    message = "the object is not an image that can be resized; ask for the original"
+    fault = None
+
+
+class UnprocessableImage(StorageError):
+    """The object claims to be an image but is corrupt, truncated, or has too many pixels."""
+
+    status = 422
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    message = "the image is corrupt or too large to resize; ask for the original"
+    fault = None
+
+
 class Capability(StrEnum):
     """What a store can do beyond the contract every store fulfils."""
 
     SELF_SERVED_URLS = "self_served_urls"  # its signed URLs point at this app (`verify_url`)
+    VARIANTS = "variants"  # `sign_variant`: URLs of resized or converted images, rule signed in
+    IMAGE_META = "image_meta"  # `image_meta`: width, height and a placeholder of an image
+    VARIANT_BYTES = "variant_bytes"  # `open_variant`: it renders variants itself (the proxy streams them)
 
 
 @dataclass(frozen=True)
@@ -215,6 +238,24 @@ class Storage(ABC):
         """A read URL valid from `start` to `expires` (epoch seconds). Pure: no I/O, and
         deterministic: the same arguments give the same URL in every process."""
 
+    # Output formats `sign_variant` can produce (besides "original"); with VARIANTS only.
+    variant_formats: frozenset[str] = frozenset()
+
+    def sign_variant(self, key: str, variant: Variant, start: int, expires: int) -> str:
+        """With VARIANTS: like `sign`, for a resized or converted image; the variant's rule is
+        covered by the signature, so a client cannot strip or change it. Pure and deterministic."""
+        raise NotImplementedError(f"storage {self.name!r} does not make variants")
+
+    def open_variant(self, key: str, variant: Variant, byte_range: tuple[int, int | None] | None) -> ObjectStream:
+        """With VARIANT_BYTES: stream a variant, like `open`. Raises UnsupportedImage (415) or
+        UnprocessableImage (422) when the object cannot be resized."""
+        raise NotImplementedError(f"storage {self.name!r} does not render variants")
+
+    def image_meta(self, info: ObjectInfo) -> ImageMeta | None:
+        """With IMAGE_META: the displayed size and placeholder of the object `info` describes,
+        or None when it is not a readable image. Costs a read: callers cache the answer."""
+        return None
+
     def signing_key(self) -> SigningKey | None:
         """The key `sign` uses now, when it can change while the process runs (temporary keys):
         a new key re-signs, and no URL may be valid past its `expires_at`. Raises
@@ -231,9 +272,11 @@ class Storage(ABC):
         """`scheme://host[:port]` of the URLs `sign` makes, or "" when they are relative: the
         one origin pages may load images from (Content-Security-Policy)."""
 
-    def verify_url(self, key: str, expires: str | None, signature: str | None, now: float) -> None:
+    def verify_url(
+        self, key: str, expires: str | None, signature: str | None, now: float, variant: Variant | None = None
+    ) -> None:
         """With SELF_SERVED_URLS: raise SignatureInvalid or SignatureExpired unless the signed
-        URL's parameters are genuine and live."""
+        URL's parameters (and the variant it names) are genuine and live."""
         raise NotImplementedError(f"storage {self.name!r} does not serve its own URLs")
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from ..settings import Settings, SettingsError
 from . import cos_signer
 from .base import (
     AccessDenied,
+    Capability,
     ListPage,
     ObjectInfo,
     ObjectNotFound,
@@ -48,6 +49,7 @@ from .cos_credentials import (
     StaticCredentials,
     cam_role,
 )
+from .variants import Variant, cos_rule
 
 CHUNK_SIZE = 64 * 1024
 MAX_KEYS = 1000  # COS caps one listing page here
@@ -152,6 +154,9 @@ class CosStorage(Storage):
             options.update(IP=host, Port=int(port) if port else None)
         self._options = options
         self._pid, self._session, self._client = 0, None, None
+        if cdn_auth is None:  # CDN URL authentication signs the path only, never a rule
+            self.capabilities = frozenset({Capability.VARIANTS})
+            self.variant_formats = frozenset({"avif", "webp", "jpeg", "png"})
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> CosStorage:
@@ -183,6 +188,27 @@ class CosStorage(Storage):
             secret_key=credential.secret_key,
             start=start,
             expires=expires,
+            token=credential.token,
+        )
+
+    def sign_variant(self, key: str, variant: Variant, start: int, expires: int) -> str:
+        rule = cos_rule(variant)
+        if not rule:
+            return self.sign(key, start, expires)
+        if self.cdn_auth is not None:
+            raise NotImplementedError("variants need COS signatures, not CDN URL authentication")
+        credential = self.credentials.current()
+        if credential.expires_at is not None:
+            expires = min(expires, int(credential.expires_at))
+        return cos_signer.presigned_rule_url(
+            scheme=self.scheme,
+            host=self.public_host,
+            key=key,
+            secret_id=credential.secret_id,
+            secret_key=credential.secret_key,
+            start=start,
+            expires=expires,
+            rule=rule,
             token=credential.token,
         )
 

@@ -13,10 +13,10 @@ import hmac
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Unpack
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Unpack
+from urllib.parse import quote, urlencode, urlsplit
 
 from .base import (
     AccessDenied,
@@ -33,6 +33,11 @@ from .base import (
     StorageError,
     guess_content_type,
 )
+from .image_meta import NOT_AN_IMAGE, ImageMeta, describe
+from .variants import CONTENT_TYPES, ORIGINAL, Variant
+
+if TYPE_CHECKING:
+    from .local_variants import VariantRenderer
 
 CHUNK_SIZE = 64 * 1024
 OBJECTS_PATH = "/objects/"
@@ -46,8 +51,21 @@ class LocalStorage(Storage):
     name = "local"
     capabilities = frozenset({Capability.SELF_SERVED_URLS})
 
-    def __init__(self, root: Path, secret: str, base_url: str | None = None, **kwargs: Unpack[RetryPolicy]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        secret: str,
+        base_url: str | None = None,
+        renderer: VariantRenderer | None = None,
+        **kwargs: Unpack[RetryPolicy],
+    ) -> None:
         super().__init__(**kwargs)
+        self.renderer = renderer
+        if renderer is not None:
+            self.capabilities = frozenset(
+                {Capability.SELF_SERVED_URLS, Capability.VARIANTS, Capability.VARIANT_BYTES, Capability.IMAGE_META}
+            )
+            self.variant_formats = renderer.formats
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self._secret = secret.encode("utf-8")
@@ -58,18 +76,30 @@ class LocalStorage(Storage):
             self.max_segment_bytes = 255
 
     # -- signing ------------------------------------------------------------------------
-    def _signature(self, key: str, expires: int) -> str:
-        mac = hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256)
+    def _signature(self, key: str, expires: int, variant: Variant = ORIGINAL) -> str:
+        # The original's message stays `key\nexp`, so URLs signed before variants still verify.
+        spec = "" if variant.original else f"\n{variant.tag()}"
+        mac = hmac.new(self._secret, f"{key}\n{expires}{spec}".encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
     def sign(self, key: str, start: int, expires: int) -> str:
         path = OBJECTS_PATH + quote(key, safe="/")
         return f"{self.base_url}{path}?exp={expires}&sig={self._signature(key, expires)}"
 
-    def verify_url(self, key: str, expires: str | None, signature: str | None, now: float) -> None:
+    def sign_variant(self, key: str, variant: Variant, start: int, expires: int) -> str:
+        if variant.original:
+            return self.sign(key, start, expires)
+        spec = urlencode([("w", variant.width or 0), ("f", variant.format)])
+        path = OBJECTS_PATH + quote(key, safe="/")
+        return f"{self.base_url}{path}?{spec}&exp={expires}&sig={self._signature(key, expires, variant)}"
+
+    def verify_url(
+        self, key: str, expires: str | None, signature: str | None, now: float, variant: Variant | None = None
+    ) -> None:
+        variant = variant or ORIGINAL
         if not expires or not signature or not EXPIRES.fullmatch(expires) or not SIGNATURE.fullmatch(signature):
             raise SignatureInvalid(key, message="signed URL rejected: missing or malformed exp/sig")
-        if not hmac.compare_digest(self._signature(key, int(expires)), signature):
+        if not hmac.compare_digest(self._signature(key, int(expires), variant), signature):
             raise SignatureInvalid(key, message="signed URL rejected: signature does not match")
         if int(expires) <= now:
             raise SignatureExpired(key)
@@ -82,6 +112,10 @@ class LocalStorage(Storage):
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
         return origin == self.base_url and parts.path.startswith(OBJECTS_PATH)
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
 
     # -- I/O ----------------------------------------------------------------------------
     def path_of(self, key: str) -> Path:
@@ -136,15 +170,45 @@ class LocalStorage(Storage):
     def _head(self, key: str) -> ObjectInfo:
         return self._stat(key)
 
+    def image_meta(self, info: ObjectInfo) -> ImageMeta | None:
+        if self.renderer is None:
+            return None
+        if not info.content_type.startswith("image/"):
+            return NOT_AN_IMAGE
+        try:
+            path = self.path_of(info.key)
+        except StorageError:
+            return None  # gone or unreadable now: ask again next time
+        return describe(path, self.renderer.max_pixels)
+
+    def open_variant(self, key: str, variant: Variant, byte_range: tuple[int, int | None] | None) -> ObjectStream:
+        """The bytes of a variant, rendered on first request (see `local_variants`); not retried:
+        a failed render fails the same way again."""
+        if self.renderer is None:
+            raise NotImplementedError("variants are off")
+        source = self._stat(key)
+        rendered = self.renderer.get(key, source.etag, self.path_of(key), variant)
+        digest = rendered.stem
+        content_type = CONTENT_TYPES.get(rendered.suffix[1:], source.content_type)
+        return self._stream(key, rendered, byte_range, lambda st: _variant_info(key, digest, content_type, st))
+
     def _open(self, key: str, byte_range: tuple[int, int | None] | None) -> ObjectStream:
-        path = self.path_of(key)
+        return self._stream(key, self.path_of(key), byte_range, lambda st: self._info(key, st))
+
+    def _stream(
+        self,
+        key: str,
+        path: Path,
+        byte_range: tuple[int, int | None] | None,
+        describe: Callable[[os.stat_result], ObjectInfo],
+    ) -> ObjectStream:
         try:
             # O_NOFOLLOW: a link swapped in after path_of's check is refused, not followed.
             handle = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
         except OSError as error:
             raise self._fs_error(key, error) from None
         try:
-            info = self._info(key, os.fstat(handle.fileno()))  # the metadata of the bytes sent
+            info = describe(os.fstat(handle.fileno()))  # the metadata of the bytes sent
             first, last = 0, info.size - 1
             if byte_range is not None:
                 first, last = byte_range[0], min(byte_range[1] if byte_range[1] is not None else last, last)
@@ -211,3 +275,10 @@ class LocalStorage(Storage):
                 key = Path(dirpath, filename).relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     yield key
+
+
+def _variant_info(key: str, digest: str, content_type: str, st: os.stat_result) -> ObjectInfo:
+    """A variant's metadata: its etag is its file's name (key + source etag + variant)."""
+    return ObjectInfo(
+        key=key, size=st.st_size, etag=f'"{digest}"', content_type=content_type, last_modified=st.st_mtime
+    )

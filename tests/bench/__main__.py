@@ -33,6 +33,7 @@ MODULES = [
     "bench_faults",
     "bench_fuzz",
     "bench_limits",
+    "bench_variants",
 ]
 
 

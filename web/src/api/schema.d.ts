@@ -95,13 +95,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One page of images under `prefix`, continuing after `cursor`. */
+        /**
+         * One page of images under `prefix`, continuing after `cursor`; with `width` (and
+         *     `format`), each item also carries its signed URL for that variant, so a first paint needs
+         *     no second request.
+         */
         get: {
             parameters: {
                 query?: {
                     prefix?: string;
                     cursor?: string | null;
                     limit?: number;
+                    /** @description Variant width in pixels; snaps up to the next VARIANT_WIDTHS step. Absent: the original. */
+                    width?: number | null;
+                    /** @description Variant format; `auto` picks AVIF, then WebP, from Accept. Absent: the original's. */
+                    format?: "auto" | "original" | "avif" | "webp" | "jpeg" | "png" | null;
                 };
                 header?: never;
                 path?: never;
@@ -347,7 +355,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Load every key under a prefix into the cache (from the listing, no HEAD per key). */
+        /**
+         * Load every key under a prefix into the cache (from the listing, no HEAD per key); with
+         *     `widths`, also render their variants at those widths.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -510,6 +521,10 @@ export interface paths {
                 query?: {
                     /** @description Revalidate with storage first */
                     refresh?: boolean;
+                    /** @description Variant width in pixels; snaps up to the next VARIANT_WIDTHS step. Absent: the original. */
+                    w?: number | null;
+                    /** @description Variant format; `auto` picks AVIF, then WebP, from Accept. Absent: the original's. */
+                    f?: "auto" | "original" | "avif" | "webp" | "jpeg" | "png" | null;
                 };
                 header?: never;
                 path: {
@@ -586,7 +601,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 302 to the key's signed URL, cached privately until the URL's window rolls over. */
+        /**
+         * 302 to the key's signed URL (of the variant `w`/`f` name), cached privately until the
+         *     URL's window rolls over.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -618,7 +636,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The object's bytes for a genuine, unexpired signature. */
+        /** The object's (or the variant's) bytes for a genuine, unexpired signature. */
         get: {
             parameters: {
                 query?: never;
@@ -650,7 +668,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The image bytes through the app (Range, ETag); for clients that cannot use signed URLs. */
+        /**
+         * The image bytes through the app (Range, ETag); for clients that cannot use signed URLs.
+         *     With `w`/`f`, the variant's bytes when the store renders variants itself (else the original).
+         */
         get: {
             parameters: {
                 query?: never;
@@ -775,10 +796,24 @@ export interface components {
         Image: {
             readonly content_type: string;
             readonly etag: string;
+            /** @description With `url`: when it stops working */
+            readonly expires_at?: number;
+            /** @description Displayed height, px */
+            readonly height?: number | null;
             readonly key: string;
             /** @description Epoch seconds */
             readonly last_modified: number;
+            /** @description ThumbHash of the image, base64 (no padding) */
+            readonly placeholder?: string | null;
+            /** @description With `url`: when a newer one is issued */
+            readonly refresh_at?: number;
             readonly size: number;
+            /** @description Signed URL of the variant asked for (`width`) */
+            readonly url?: string;
+            /** @description With `url`: the variant it serves */
+            readonly variant?: string;
+            /** @description Displayed width, px */
+            readonly width?: number | null;
         };
         ImageList: {
             readonly items: components["schemas"]["Image"][];
@@ -834,22 +869,41 @@ export interface components {
             readonly items: components["schemas"]["ResolvedUrl"][];
         };
         ResolveBatchArgs: {
+            /**
+             * @description Variant format; `auto` picks AVIF, then WebP, from Accept. Absent: the original's.
+             * @default null
+             * @enum {string|null}
+             */
+            format: "auto" | "original" | "avif" | "webp" | "jpeg" | "png" | null;
             /** @description Object keys (max MAX_BATCH_KEYS) */
             keys: unknown[];
             /** @default false */
             refresh: boolean;
+            /**
+             * @description Variant width in pixels; snaps up to the next VARIANT_WIDTHS step. Absent: the original.
+             * @default null
+             */
+            width: number | null;
         };
         ResolvedUrl: {
             readonly content_type: string;
             readonly etag: string;
             /** @description Epoch seconds the URL stops working */
             readonly expires_at: number;
+            /** @description Displayed height, px */
+            readonly height?: number | null;
             readonly key: string;
+            /** @description ThumbHash of the image, base64 (no padding) */
+            readonly placeholder?: string | null;
             /** @description Epoch seconds a newer URL is issued */
             readonly refresh_at: number;
             readonly size: number;
             /** @description Signed URL, valid until `expires_at` */
             readonly url: string;
+            /** @description The variant `url` serves (`w320.webp`), or `original` */
+            readonly variant?: string;
+            /** @description Displayed width, px */
+            readonly width?: number | null;
         };
         Stats: {
             readonly alerts: components["schemas"]["Alert"][];
@@ -901,6 +955,8 @@ export interface components {
         WarmTaskArgs: {
             /** @description Key prefix to load ('' for all) */
             prefix: string;
+            /** @description Also render the `f=auto` variants at these widths (local store) */
+            widths?: number[];
         };
         _CacheStats: {
             l1: components["schemas"]["_Tier"];
