@@ -37,7 +37,7 @@ __all__ = [
 def connect(settings: Settings) -> None:
     """Point the queue at `settings`' Redis (when there is one), so what a process enqueues
     lands where its consumers read."""
-    if settings.redis_url:
+    if settings.queue_configured:
         huey.configure(settings)
 
 

@@ -8,7 +8,8 @@ as a miss and a skipped write, never as an error.
 A missing object (404) is remembered apart, as a negative entry: its name is a fixed-size digest
 of the key and its value the integer time it was seen missing, so it costs the same few bytes
 however long the (made-up) key, lives NEGATIVE_TTL_SECONDS, and is in neither the expiry index
-nor the access set. Writing one deletes the key's positive entry, so the next read says 404.
+nor the access set. On a Redis Cluster the index and access set are split in hash-tagged parts
+(api.cache.parts) and batches go out as one pipeline per shard. Writing one deletes the key's positive entry, so the next read says 404.
 Negative entries are read only for keys with no positive entry (a second MGET, paid only when a
 storage call would follow anyway), so the hit path stays one round trip.
 """
@@ -19,16 +20,18 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 
-from ..redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX, NEGATIVE_PREFIX
+from ..redis_keys import L2_PREFIX, NEGATIVE_PREFIX
 from ..redis_replies import members
+from ..redis_topology import is_cluster
 from ..settings import Settings
 from .breaker import RedisBreaker
 from .entry import CacheEntry
 from .l2 import JsonRedisCache
+from .parts import access_name, index_name, part_count, split
 
 T = TypeVar("T")
 
@@ -51,7 +54,7 @@ class SharedTier:
         values = self._values
         if values is None or not keys:
             return {}
-        raw = self.breaker.call(lambda _: values.get_many(*keys), None)
+        raw = self.breaker.call(lambda client: self._get_many(client, [L2_PREFIX + k for k in keys], True), None)
         if raw is None:
             return {}
         out: dict[str, CacheEntry] = {}
@@ -67,7 +70,7 @@ class SharedTier:
         return out
 
     def _read_negative(self, keys: list[str]) -> dict[str, CacheEntry]:
-        seen = self.breaker.call(lambda client: client.mget([negative_name(k) for k in keys]), None)
+        seen = self.breaker.call(lambda client: self._get_many(client, [negative_name(k) for k in keys]), None)
         out: dict[str, CacheEntry] = {}
         for key, value in zip(keys, seen or ()):
             if value is not None:
@@ -76,6 +79,21 @@ class SharedTier:
                 except ValueError:
                     log.warning("ignoring malformed negative entry for %r", key)
         return out
+
+    def _get_many(self, client: redis.Redis, names: list[str], decode: bool = False) -> list[Any]:
+        """One MGET; on a cluster, a pipeline of GETs, which redis-py sends as one batch per
+        shard (a plain MGET fails across slots; `mget_nonatomic` costs one MGET per slot)."""
+        if is_cluster(client):
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.get(name)
+            raw: list[Any] = pipe.execute()
+        else:
+            raw = list(client.mget(names))
+        if not decode or self._values is None:
+            return raw
+        loads = self._values.serializer.loads
+        return [loads(value) if isinstance(value, bytes) else None for value in raw]
 
     def write(self, entries: dict[str, CacheEntry]) -> None:
         """Store entries and keep the expiry index in step, in one pipeline."""
@@ -97,11 +115,13 @@ class SharedTier:
                 else:
                     pipe.set(L2_PREFIX + key, values.serializer.dumps(entry.to_json()), ex=int(keep))
                     index[key] = entry.validated_at + s.cache_ttl_seconds
-            if missing:
-                pipe.delete(*[L2_PREFIX + k for k in missing])
-                pipe.zrem(INDEX_KEY, *missing)
-            if index:
-                pipe.zadd(INDEX_KEY, index)
+            parts = part_count(client)
+            for name in (L2_PREFIX + k for k in missing):
+                pipe.delete(name)  # one key per command: a cluster splits keys over slots
+            for part, keys in split(missing, parts).items():
+                pipe.zrem(index_name(part, parts), *keys)
+            for part, keys in split(index, parts).items():
+                pipe.zadd(index_name(part, parts), {k: index[k] for k in keys})
             pipe.execute()
 
         self.breaker.call(write, None)
@@ -126,13 +146,13 @@ class SharedTier:
                 names += list(client.scan_iter(match=NEGATIVE_PREFIX + "*", count=1000))
             if not names:
                 return 0
+            deleted = _delete(client, names)
+            parts = part_count(client)
             pipe = client.pipeline(transaction=False)
-            deletes = list(_chunks(names, DELETE_CHUNK))
-            for chunk in deletes:
-                pipe.delete(*chunk)
-            for chunk in _chunks(indexed, DELETE_CHUNK):
-                pipe.zrem(INDEX_KEY, *chunk)
-            deleted = sum(int(count) for count in pipe.execute()[: len(deletes)])
+            for part, keys in split(indexed, parts).items():
+                for chunk in _chunks(keys, DELETE_CHUNK):
+                    pipe.zrem(index_name(part, parts), *chunk)
+            pipe.execute()
         except redis.RedisError:
             self.breaker.trip()
             raise
@@ -142,21 +162,33 @@ class SharedTier:
         """(hot, cold) keys whose metadata lapses within `lead`; costs O(due keys). Raises
         RedisError: the job that asks must know the sweep did not happen."""
         client = self._client()
-        due = members(client.zrangebyscore(INDEX_KEY, "-inf", now + lead))
-        if not due:
+        parts = part_count(client)
+        pipe = client.pipeline(transaction=False)
+        for part in range(parts):
+            pipe.zrangebyscore(index_name(part, parts), "-inf", now + lead)
+        due_by_part = [members(reply) for reply in pipe.execute()]
+        if not any(due_by_part):
             return [], []
-        seen = client.zmscore(ACCESS_KEY, due)
+        pipe = client.pipeline(transaction=False)
+        for part, due in enumerate(due_by_part):
+            if due:
+                pipe.zmscore(access_name(part, parts), due)
+        seen = [t for reply in pipe.execute() for t in reply]
+        due = [k for part_due in due_by_part for k in part_due]
         hot = [k for k, t in zip(due, seen) if t is not None and t >= now - hot_horizon]
         cold = [k for k, t in zip(due, seen) if t is None or t < now - hot_horizon]
         return hot, cold
 
     def trim(self, now: float, hot_horizon: float) -> tuple[int, int]:
         """Forget lapsed index entries and stale access times; returns (index, access) removed."""
-        pipe = self._client().pipeline(transaction=False)
-        pipe.zremrangebyscore(INDEX_KEY, "-inf", f"({now}")
-        pipe.zremrangebyscore(ACCESS_KEY, "-inf", f"({now - hot_horizon}")
-        removed_index, removed_access = pipe.execute()
-        return removed_index, removed_access
+        client = self._client()
+        parts = part_count(client)
+        pipe = client.pipeline(transaction=False)
+        for part in range(parts):
+            pipe.zremrangebyscore(index_name(part, parts), "-inf", f"({now}")
+            pipe.zremrangebyscore(access_name(part, parts), "-inf", f"({now - hot_horizon}")
+        replies = pipe.execute()
+        return sum(replies[0::2]), sum(replies[1::2])
 
     def _client(self) -> redis.Redis:
         if self.breaker.client is None:
@@ -168,6 +200,16 @@ def negative_name(key: str) -> str:
     """The Redis name of a key's negative entry: 22 characters whatever the key's length."""
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
     return NEGATIVE_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _delete(client: redis.Redis, names: list[str]) -> int:
+    """Delete `names` in chunks; on a cluster, redis-py splits each DEL by slot."""
+    if is_cluster(client):
+        return sum(int(client.delete(*chunk)) for chunk in _chunks(names, DELETE_CHUNK))
+    pipe = client.pipeline(transaction=False)
+    for chunk in _chunks(names, DELETE_CHUNK):
+        pipe.delete(*chunk)
+    return sum(int(count) for count in pipe.execute())
 
 
 def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
