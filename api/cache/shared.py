@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import redis
 
 from ..redis_keys import L2_PREFIX, NEGATIVE_PREFIX
-from ..redis_replies import members
+from ..redis_replies import members, text
 from ..redis_topology import is_cluster
 from ..settings import Settings
 from .breaker import RedisBreaker
@@ -141,9 +141,9 @@ class SharedTier:
                 indexed = [key]
             else:
                 pattern = _glob_escape(L2_PREFIX + (prefix or "")) + "*"
-                names = list(client.scan_iter(match=pattern, count=1000))
-                indexed = [raw[len(L2_PREFIX) :] for raw in names]
-                names += list(client.scan_iter(match=NEGATIVE_PREFIX + "*", count=1000))
+                names = [text(name) for name in client.scan_iter(match=pattern, count=1000)]
+                indexed = [name[len(L2_PREFIX) :] for name in names]
+                names += [text(name) for name in client.scan_iter(match=NEGATIVE_PREFIX + "*", count=1000)]
             if not names:
                 return 0
             deleted = _delete(client, names)
