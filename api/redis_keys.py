@@ -16,6 +16,8 @@ STATS_KEY = "iuc:stats"  # hash: counter name -> total
 SERIES_PREFIX = "iuc:series:"  # + epoch minute: hash of that minute's counters
 SERIES_TTL = 25 * 3600  # seconds a minute of the series is kept (a day, plus slack)
 RATE_LIMIT_PREFIX = "iuc-limits"
+INVALIDATE_CHANNEL = "iuc:invalidate"  # pub/sub: flushes and changed etags, to every node's L1
+FLIGHT_PREFIX = "iuc:flight:"  # + key: which node is asking storage for it now (short-lived lock)
 
 # -- queue db ------------------------------------------------------------------------------
 TASK_PREFIX = "iuc:task:"  # + task id: hash of its record

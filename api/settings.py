@@ -241,6 +241,9 @@ class Settings:
     storage_backoff_seconds: float = _env(_float(0.0), 0.05, "First retry delay in requests; doubles, with jitter.")
     redis_timeout_seconds: float = _env(_float(0.01), 0.5, "Socket timeout of cache Redis calls.")
     redis_retry_seconds: float = _env(_float(0.0), 2.0, "After a Redis failure, skip Redis this long (degraded).")
+    single_flight_wait_seconds: float = _env(
+        _float(0.0), 1.0, "How long a miss waits for another node's storage call of the same key, then asks itself."
+    )
     admin_token: str | None = _env(
         _optional_str, None, "Bearer token of admin endpoints (default: generated in `DATA_DIR`)."
     )

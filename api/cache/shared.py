@@ -19,12 +19,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import redis
 
-from ..redis_keys import L2_PREFIX, NEGATIVE_PREFIX
+from ..redis_keys import FLIGHT_PREFIX, L2_PREFIX, NEGATIVE_PREFIX
 from ..redis_replies import members, text
 from ..redis_topology import is_cluster
 from ..settings import Settings
@@ -95,10 +96,13 @@ class SharedTier:
         loads = self._values.serializer.loads
         return [loads(value) if isinstance(value, bytes) else None for value in raw]
 
-    def write(self, entries: dict[str, CacheEntry]) -> None:
-        """Store entries and keep the expiry index in step, in one pipeline."""
+    def write(self, entries: dict[str, CacheEntry], release: Iterable[str] = ()) -> None:
+        """Store entries and keep the expiry index in step, in one pipeline; drop the storage
+        claims of `release` in it too (their answer is now here, or failed), so the next miss
+        of them, on any node, does not wait for a claim that has nothing to give."""
         values = self._values
-        if values is None or not entries:
+        release = list(release)
+        if values is None or not (entries or release):
             return
         s = self.settings
         # Redis TTL only collects garbage; freshness is decided with the injectable clock.
@@ -122,6 +126,8 @@ class SharedTier:
                 pipe.zrem(index_name(part, parts), *keys)
             for part, keys in split(index, parts).items():
                 pipe.zadd(index_name(part, parts), {k: index[k] for k in keys})
+            for key in release:
+                pipe.delete(flight_name(key))
             pipe.execute()
 
         self.breaker.call(write, None)
@@ -190,6 +196,33 @@ class SharedTier:
         replies = pipe.execute()
         return sum(replies[0::2]), sum(replies[1::2])
 
+    def claim(self, keys: list[str], seconds: float) -> set[str]:
+        """The keys this node should ask storage for now: a short lock each (SET NX PX, one
+        pipeline), so concurrent misses on several nodes make one storage call per key. All of
+        them when Redis is down (single-flight is then per process)."""
+        millis = max(1, int(seconds * 1000))
+
+        def claim(client: redis.Redis) -> set[str]:
+            pipe = client.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(flight_name(key), 1, nx=True, px=millis)
+            return {key for key, won in zip(keys, pipe.execute()) if won}
+
+        return self.breaker.call(claim, set(keys))
+
+    def await_newer(self, key: str, seen: CacheEntry | None, seconds: float) -> CacheEntry | None:
+        """Poll L2 up to `seconds` for an entry of `key` validated after `seen` (the node that
+        holds the claim writes it); None when none comes in time."""
+        deadline = time.monotonic() + seconds
+        delay = 0.005
+        while time.monotonic() < deadline and not self.breaker.open:
+            entry = self.read([key]).get(key)
+            if entry is not None and (seen is None or entry.validated_at > seen.validated_at):
+                return entry
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.05)
+        return None
+
     def _client(self) -> redis.Redis:
         if self.breaker.client is None:
             raise redis.ConnectionError("the cache has no Redis (REDIS_URL is not set)")
@@ -200,6 +233,10 @@ def negative_name(key: str) -> str:
     """The Redis name of a key's negative entry: 22 characters whatever the key's length."""
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
     return NEGATIVE_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def flight_name(key: str) -> str:
+    return FLIGHT_PREFIX + hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _delete(client: redis.Redis, names: list[str]) -> int:

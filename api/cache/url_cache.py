@@ -22,6 +22,7 @@ from ..settings import Settings
 from ..storage import ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
 from ..windows import window_for
 from .breaker import RedisBreaker
+from .broadcast import InvalidationBus
 from .budget import Admit
 from .entry import CacheEntry, ResolvedUrl
 from .memory import MemoryItem, MemoryTier
@@ -53,6 +54,7 @@ class UrlCache:
         self.shared = SharedTier(self.breaker, settings)
         self.usage = UsageRecorder(self.breaker, self.stats, settings.access_flush_seconds, clock)
         self._flight: SingleFlight[Fetched] = SingleFlight(fetch_workers)
+        self.bus = InvalidationBus(self.breaker, self._drop_local, settings.redis_retry_seconds)
 
     # -- lookups ----------------------------------------------------------------------------
     def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None) -> ResolvedUrl:
@@ -118,7 +120,7 @@ class UrlCache:
         """
         keys = list(dict.fromkeys(keys))
         old = self.shared.read(keys)
-        fetched = self._fetch(keys, old)
+        fetched = self._fetch(keys, old, set(keys))  # a job asks storage itself, whoever else does
         outcomes: dict[str, str] = {}
         fresh: dict[str, CacheEntry] = {}
         for key, result in fetched.items():
@@ -129,7 +131,14 @@ class UrlCache:
                 outcomes[key] = result.code if isinstance(result, StorageError) else "storage_unavailable"
         self.shared.write(fresh)
         self.memory.put_many(fresh)
+        self._announce(old, fresh)
         return outcomes
+
+    def _announce(self, old: dict[str, CacheEntry], new: dict[str, CacheEntry]) -> None:
+        """Tell the other nodes which keys changed object (etag, or now missing / back)."""
+        changed = [k for k, e in new.items() if k in old and _etag(old[k]) != _etag(e)]
+        if changed:
+            self.bus.publish(keys=changed)
 
     def record_missing(self, key: str) -> None:
         """Storage said 404 for `key` outside a lookup (streaming, a job): replace its entry by a
@@ -143,7 +152,12 @@ class UrlCache:
         """Drop one key, every key under a prefix, or everything; returns how many L2 entries.
         Raises RedisError if Redis does not answer (this process's L1 is dropped regardless)."""
         self.memory.drop(prefix, key)
-        return self.shared.invalidate(prefix, key)
+        count = self.shared.invalidate(prefix, key)
+        self.bus.publish(prefix, key)
+        return count
+
+    def _drop_local(self, prefix: str | None, key: str | None) -> None:
+        self.memory.drop(prefix, key)
 
     # -- the pre-refresh job's view ---------------------------------------------------------------
     def due_keys(self, now: float, lead: float, hot_horizon: float) -> tuple[list[str], list[str]]:
@@ -169,10 +183,14 @@ class UrlCache:
         self.usage.flush(now)
 
     def start_flusher(self) -> threading.Thread:
+        """The serving process's background threads: the usage flusher and the listener of
+        other nodes' invalidations."""
+        self.bus.start()
         return self.usage.start_flusher()
 
     def close(self) -> None:
         self.usage.stop()
+        self.bus.stop()
         self._flight.close()
 
     # -- loading --------------------------------------------------------------------------------
@@ -195,22 +213,36 @@ class UrlCache:
         wanted = [k for k in keys if k not in entries]
         if wanted and admit is not None:
             admit(len(wanted))
-        fetched = self._fetch(wanted, stale)
+        claimed = self.shared.claim(wanted, self.settings.single_flight_wait_seconds) if wanted else set()
+        fetched = self._fetch(wanted, stale, claimed)
         written: dict[str, CacheEntry] = {}
         for key, result in fetched.items():
             if isinstance(result, CacheEntry):
                 entries[key] = result
                 if result is not stale.get(key):
                     written[key] = result
-        self.shared.write(written)
+        self.shared.write(written, release=claimed)
         self.memory.put_many(entries)
+        self._announce(stale, written)
         return entries, {k: r for k, r in fetched.items() if isinstance(r, StorageError)}
 
-    def _fetch(self, keys: list[str], stale: dict[str, CacheEntry]) -> dict[str, Fetched]:
-        """HEAD each key once, however many callers ask at the same time."""
+    def _fetch(self, keys: list[str], stale: dict[str, CacheEntry], claimed: set[str]) -> dict[str, Fetched]:
+        """HEAD each key once, however many callers ask at the same time, in this process
+        (single-flight) and across nodes (`claimed`: the keys no other node is asking for)."""
         if not keys:
             return {}
-        return self._flight.run(keys, lambda key: self._head(key, stale.get(key)))
+        return self._flight.run(keys, lambda key: self._head_once(key, stale.get(key), key in claimed))
+
+    def _head_once(self, key: str, stale: CacheEntry | None, claimed: bool) -> Fetched:
+        """HEAD `key` unless another node is asking storage for it now: then wait (bounded)
+        for its answer in L2. With Redis down, every key is claimed: single-flight per process."""
+        if claimed:
+            return self._head(key, stale)
+        answer = self.shared.await_newer(key, stale, self.settings.single_flight_wait_seconds)
+        if answer is not None:
+            self.stats.incr("l2_hits")
+            return answer
+        return self._head(key, stale)  # the other node failed or is slow: ask storage ourselves
 
     def _head(self, key: str, stale: CacheEntry | None) -> Fetched:
         self.stats.incr("storage_calls")
@@ -276,3 +308,7 @@ class UrlCache:
         info = entry.info
         assert info is not None and window is not None
         return ResolvedUrl(key, item.url, window.expires, window.end, info.etag, info.content_type, info.size), signed
+
+
+def _etag(entry: CacheEntry) -> str | None:
+    return entry.info.etag if entry.info is not None else None
