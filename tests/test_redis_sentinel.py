@@ -81,6 +81,10 @@ def test_a_killed_primary_is_degraded_mode_not_an_outage(sentinel_settings, grou
     client = app.test_client()
     known = list(IMAGES)
     urls = {key: client.get(f"/api/v1/urls/{key}").get_json()["url"] for key in known}
+    other = create_app(sentinel_settings).extensions["url_cache"]  # a second node, listening
+    other.bus.start()
+    assert other.bus.subscribed.wait(5)
+    other.resolve(known[1])
     old = group.primary_address()
     wait_until(lambda: group.replica.client().exists(L2_PREFIX + known[-1]), 10, "the replica to catch up")
 
@@ -132,3 +136,9 @@ def test_a_killed_primary_is_degraded_mode_not_an_outage(sentinel_settings, grou
     ready = client.get("/readyz").get_json()
     assert ready["status"] == "ok"
     assert ready["checks"]["redis_primary"] == group.primary_address()
+
+    # the other node resubscribed through the promoted primary: a flush here reaches its memory
+    wait_until(other.bus.subscribed.is_set, 10, "the other node to resubscribe")
+    app.extensions["url_cache"].invalidate(key=known[1])
+    wait_until(lambda: other.memory.get(known[1]) is None, 2, "the flush to reach the other node")
+    other.close()
