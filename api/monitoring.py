@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -107,6 +107,7 @@ class QueueState:
     pending: int | None  # None: the queue's Redis did not answer
     scheduled: int | None
     workers: list[dict]
+    nodes: list[dict] = field(default_factory=list)  # API nodes with a live heartbeat
 
 
 def _alert(code: AlertCode, level: AlertLevel, message: str, value: float, threshold: float) -> dict:
@@ -200,6 +201,7 @@ def collect_stats(cache: UrlCache, settings: Settings, queue: QueueState) -> dic
         "refresh": {"succeeded": totals["refresh_succeeded"], "failed": totals["refresh_failed"]},
         "queue": {"pending": queue.pending, "scheduled": queue.scheduled},
         "workers": queue.workers,
+        "nodes": queue.nodes,
         "tasks": {
             "succeeded": totals["tasks_succeeded"],
             "failed": totals["tasks_failed"],

@@ -26,6 +26,8 @@ PERIODIC_HISTORY_KEY = "iuc:tasks:periodic"  # the same for periodic tasks
 RUNNING_KEY = "iuc:tasks:running"  # sorted set: task id -> start time
 WORKER_PREFIX = "iuc:worker:"  # + worker id: heartbeat (expires)
 WORKERS_KEY = "iuc:workers"  # set of worker ids seen
+NODE_PREFIX = "iuc:node:"  # + node id: an API node's heartbeat (expires)
+NODES_KEY = "iuc:nodes"  # set of API node ids seen
 PERIODIC_CLAIM_PREFIX = "iuc:periodic:"  # + name:minute: which worker ran a periodic task
 
 

@@ -58,6 +58,11 @@ def enqueue(task: Task, services: Services) -> str:
 def queue_state() -> QueueState:
     """Queue depth, scheduled jobs and live workers, for monitoring (None counts: Redis away)."""
     try:
-        return QueueState(huey.pending_count(), huey.scheduled_count(), heartbeat.alive_workers(huey.conn))
+        return QueueState(
+            huey.pending_count(),
+            huey.scheduled_count(),
+            heartbeat.alive_workers(huey.conn),
+            heartbeat.alive_nodes(huey.conn),
+        )
     except (redis.RedisError, QueueUnavailable):
         return QueueState(None, None, [])

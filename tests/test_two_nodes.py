@@ -133,3 +133,24 @@ def test_with_redis_down_single_flight_stays_per_process(make_settings, tmp_path
         assert len(urls) == 6 and storage.calls["head"] == 1
     finally:
         cache.close()
+
+
+def test_api_nodes_beat_and_are_listed_with_workers_and_versions(jclient, job_settings):
+    from jobs import heartbeat
+
+    from .jobs_fixtures import AUTH, running_consumer, wait_for
+
+    node = heartbeat.NodeHeartbeat(0.05, time.time)
+    node.start()
+    try:
+        with running_consumer():
+            body = wait_for(
+                lambda: (b := jclient.get("/api/v1/monitoring/stats", headers=AUTH).json)["workers"] and b["nodes"] and b
+            )
+        assert [n["id"] for n in body["nodes"]] == [node.id]
+        assert body["nodes"][0]["version"] == heartbeat.version() != "unknown"
+        assert body["workers"][0]["version"] == heartbeat.version()
+        assert body["nodes"][0]["last_seen"] > 0
+    finally:
+        node.stop()
+    assert jclient.get("/api/v1/monitoring/stats", headers=AUTH).json["nodes"] == []  # a stopped node leaves
