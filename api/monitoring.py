@@ -21,6 +21,7 @@ import redis
 
 from .cache.url_cache import UrlCache
 from .redis_keys import SERIES_TTL, STATS_KEY, series_key
+from .redis_topology import describe
 from .settings import Settings
 from .vocabulary import AlertCode, AlertLevel
 
@@ -202,6 +203,7 @@ def collect_stats(cache: UrlCache, settings: Settings, queue: QueueState) -> dic
         "queue": {"pending": queue.pending, "scheduled": queue.scheduled},
         "workers": queue.workers,
         "nodes": queue.nodes,
+        "redis": describe(settings, cache.redis),
         "tasks": {
             "succeeded": totals["tasks_succeeded"],
             "failed": totals["tasks_failed"],

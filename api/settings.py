@@ -376,8 +376,15 @@ class Settings:
 
 def redis_problem(s: Settings) -> str | None:
     """Contradictory or incomplete Redis topology settings, named; None when they agree."""
-    chosen = [name for name, on in (("REDIS_URL", s.redis_url), ("REDIS_SENTINELS", s.redis_sentinels),
-                                    ("REDIS_CLUSTER_NODES", s.redis_cluster_nodes)) if on]
+    chosen = [
+        name
+        for name, on in (
+            ("REDIS_URL", s.redis_url),
+            ("REDIS_SENTINELS", s.redis_sentinels),
+            ("REDIS_CLUSTER_NODES", s.redis_cluster_nodes),
+        )
+        if on
+    ]
     if "REDIS_URL" in chosen and len(chosen) > 1:
         return f"set one of REDIS_URL or {chosen[1]}, not both: they name different Redis deployments"
     if bool(s.redis_sentinels) != bool(s.redis_sentinel_master):

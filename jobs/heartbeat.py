@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from importlib import metadata
 import os
 import secrets
 import socket
 import threading
 from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 import redis
@@ -76,9 +76,7 @@ def beat() -> None:
         monitoring.record_queue_depth(services.redis, now, huey.pending_count())
 
 
-def alive_workers(
-    conn: redis.Redis, prefix: str = WORKER_PREFIX, members: str = WORKERS_KEY
-) -> list[dict[str, Any]]:
+def alive_workers(conn: redis.Redis, prefix: str = WORKER_PREFIX, members: str = WORKERS_KEY) -> list[dict[str, Any]]:
     """Workers (or, with NODE_PREFIX and NODES_KEY, API nodes) whose heartbeat key has not
     expired, as [{"id", "version", "last_seen"}]; forgets dead ones."""
     ids = sorted(text(m) for m in conn.smembers(members))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
 import redis
 from huey import PriorityRedisExpireHuey
 from huey.api import Task

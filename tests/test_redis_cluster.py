@@ -11,11 +11,11 @@ import pytest
 
 from api.app import create_app
 from api.cache.parts import PARTS, index_name
-from api.redis_keys import L2_PREFIX
 from tests.bench.redis_server import CountingConnection
 
-from .support import CountingStorage
+from .jobs_fixtures import AUTH
 from .redis_topologies import Cluster, redis_cluster
+from .support import CountingStorage
 
 BATCH = 500
 
@@ -74,7 +74,9 @@ def test_a_500_key_batch_costs_one_round_trip_per_shard(cluster_settings, cluste
         _count_round_trips(reader)
         second = _resolve(reader, batch_keys)  # a cold L1: every key read from L2
         read_trips = CountingConnection.round_trips
-        print(f"\ncluster batch of {BATCH}: keys per shard {per_shard}, round trips: miss {write_trips}, hit {read_trips}")
+        print(
+            f"\ncluster batch of {BATCH}: keys per shard {per_shard}, round trips: miss {write_trips}, hit {read_trips}"
+        )
         assert second == first
         assert read_trips <= len(cluster.nodes)
         assert storage.total == 0  # every key came from L2
@@ -105,6 +107,8 @@ def test_readyz_shows_the_cluster_shards_up(cluster_settings, cluster):
         ready = app.test_client().get("/readyz").get_json()
         assert ready["checks"]["redis_topology"] == "cluster"
         assert ready["checks"]["redis_shards"] == f"{len(cluster.nodes)}/{len(cluster.nodes)} up"
+        stats = app.test_client().get("/api/v1/monitoring/stats", headers=AUTH).get_json()
+        assert stats["redis"]["redis_shards"] == f"{len(cluster.nodes)}/{len(cluster.nodes)} up"
     finally:
         app.extensions["url_cache"].close()
 

@@ -53,6 +53,8 @@ def test_cache_counters_and_readyz_live_on_the_sentinel_primary(sentinel_setting
         assert ready["status"] == "ok"
         assert ready["checks"]["redis_topology"] == "sentinel"
         assert ready["checks"]["redis_primary"] == group.primary_address()
+        stats = client.get("/api/v1/monitoring/stats", headers=AUTH).get_json()
+        assert stats["redis"]["redis_primary"] == group.primary_address()
     finally:
         app.extensions["url_cache"].close()
 

@@ -35,7 +35,7 @@ def nodes(make_settings):
     settings = make_settings(single_flight_wait_seconds=5.0)
     a, b = _node(settings), _node(settings)
     yield a, b
-    for app, cache, _ in (a, b):
+    for _, cache, _ in (a, b):
         cache.close()
 
 
@@ -145,7 +145,9 @@ def test_api_nodes_beat_and_are_listed_with_workers_and_versions(jclient, job_se
     try:
         with running_consumer():
             body = wait_for(
-                lambda: (b := jclient.get("/api/v1/monitoring/stats", headers=AUTH).json)["workers"] and b["nodes"] and b
+                lambda: (
+                    (b := jclient.get("/api/v1/monitoring/stats", headers=AUTH).json)["workers"] and b["nodes"] and b
+                )
             )
         assert [n["id"] for n in body["nodes"]] == [node.id]
         assert body["nodes"][0]["version"] == heartbeat.version() != "unknown"

@@ -145,6 +145,12 @@ class StatsSchema(_Schema):
     queue = fields.Nested(_Queue, dump_only=True)
     workers = fields.List(fields.Nested(_Worker), dump_only=True)
     nodes = fields.List(fields.Nested(_Worker), dump_only=True, metadata={"description": "API nodes"})
+    redis = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={"description": "The cache's Redis: topology, and the Sentinel primary or the cluster shards up"},
+    )
     tasks = fields.Nested(_Tasks, dump_only=True)
     alerts = fields.List(fields.Nested(AlertSchema), dump_only=True)
     degraded = fields.Boolean(dump_only=True)

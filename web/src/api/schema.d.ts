@@ -860,6 +860,10 @@ export interface components {
             /** @description API nodes */
             readonly nodes: components["schemas"]["_Worker"][];
             readonly queue: components["schemas"]["_Queue"];
+            /** @description The cache's Redis: topology, and the Sentinel primary or the cluster shards up */
+            readonly redis: {
+                [key: string]: string;
+            };
             readonly refresh: components["schemas"]["_Refresh"];
             readonly tasks: components["schemas"]["_Tasks"];
             readonly workers: components["schemas"]["_Worker"][];
