@@ -86,7 +86,8 @@ def _banner(settings: Settings, to_terminal: bool) -> str:
             f"  admin token           {_token_line(settings, to_terminal)}",
             f"  Sentinel group        primary :{primary}, replica :{replica}, sentinels "
             + ", ".join(f":{p}" for p in SENTINEL_PORTS),
-            f"  kill the primary      {cli} -p {primary} DEBUG SEGFAULT   (or kill -9 its pid)",
+            # stopped through the supervisor, which would otherwise restart it before Sentinel acts
+            f"  kill the primary      supervisorctl -c {settings.data_dir.resolve() / 'supervisord.conf'} stop redis-primary",
             f"  who is primary now    {cli} -p {SENTINEL_PORTS[0]} SENTINEL get-master-addr-by-name {MASTER}",
             f"  watch                 curl -s http://{settings.host}:{a}/readyz",
             "",
