@@ -21,9 +21,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
+from redis.cluster import RedisCluster
+from redis.exceptions import AskError, MovedError, SlotNotCoveredError
 
 from ..redis_keys import FLIGHT_PREFIX, L2_PREFIX, NEGATIVE_PREFIX
 from ..redis_replies import members, text
@@ -85,10 +87,7 @@ class SharedTier:
         """One MGET; on a cluster, a pipeline of GETs, which redis-py sends as one batch per
         shard (a plain MGET fails across slots; `mget_nonatomic` costs one MGET per slot)."""
         if is_cluster(client):
-            pipe = client.pipeline(transaction=False)
-            for name in names:
-                pipe.get(name)
-            raw: list[Any] = pipe.execute()
+            raw: list[Any] = cluster_get_many(client, names)
         else:
             raw = list(client.mget(names))
         if not decode or self._values is None:
@@ -233,6 +232,33 @@ def negative_name(key: str) -> str:
     """The Redis name of a key's negative entry: 22 characters whatever the key's length."""
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
     return NEGATIVE_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def cluster_get_many(client: redis.Redis, names: list[str]) -> list[Any]:
+    """GET each name with one plain pipeline per shard. redis-py's ClusterPipeline would do the
+    same in as many round trips but costs ~3x the CPU per command (measured on 500 keys); a
+    moved slot (resharding, failover) falls back to it, as it follows redirections."""
+    cluster = cast(RedisCluster, client)
+    by_node: dict[str, tuple[Any, list[int]]] = {}
+    try:
+        for i, name in enumerate(names):
+            node = cluster.get_node_from_key(name)  # type: ignore[no-untyped-call]
+            if node is None or node.redis_connection is None:
+                raise SlotNotCoveredError(name)
+            by_node.setdefault(node.name, (node, []))[1].append(i)
+        out: list[Any] = [None] * len(names)
+        for node, positions in by_node.values():
+            pipe = node.redis_connection.pipeline(transaction=False)
+            for i in positions:
+                pipe.get(names[i])
+            for i, value in zip(positions, pipe.execute()):
+                out[i] = value
+        return out
+    except (MovedError, AskError, SlotNotCoveredError):
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.get(name)
+        return list(pipe.execute())
 
 
 def flight_name(key: str) -> str:
