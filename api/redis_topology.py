@@ -14,6 +14,8 @@ no request waits longer than `REDIS_TIMEOUT_SECONDS` per call.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -21,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -81,21 +84,50 @@ def cache_client(settings: Settings) -> redis.Redis | None:
         sentinel = _sentinel(settings, settings.redis_timeout_seconds)
         return sentinel.master_for(settings.redis_sentinel_master, db=settings.redis_db, **options)
     if kind is RedisTopology.CLUSTER:
-        cluster = RedisCluster(
-            startup_nodes=[ClusterNode(h, p) for h, p in _addresses(settings.redis_cluster_nodes)],
-            password=settings.redis_password,
-            socket_timeout=options["socket_timeout"],
-            socket_connect_timeout=options["socket_connect_timeout"],
-            retry=Retry(NoBackoff(), 1),  # one retry lets a moved slot or a promoted replica answer
-        )
+        nodes = [ClusterNode(h, p) for h, p in _addresses(settings.redis_cluster_nodes)]
+
+        def connect() -> RedisCluster:
+            return RedisCluster(
+                startup_nodes=nodes,
+                password=settings.redis_password,
+                socket_timeout=options["socket_timeout"],
+                socket_connect_timeout=options["socket_connect_timeout"],
+                retry=Retry(NoBackoff(), 1),  # one retry lets a moved slot or a promoted replica answer
+            )
+
         # RedisCluster offers the same command methods as redis.Redis (redis-py types it apart);
         # the few multi-key calls that differ are routed by `is_cluster` (api.cache.shared).
-        return cast(redis.Redis, cluster)
+        return cast(redis.Redis, LazyCluster(connect))
     return None
 
 
+class LazyCluster:
+    """A RedisCluster built on first use. redis-py's RedisCluster asks a node for the slot map
+    when it is built and raises if none answers; a node must start, and serve degraded, while
+    the cluster is away, so the client is built by the first call that needs it (and again by
+    a later call after a failure). Hand-written: redis-py's sync client has no lazy mode."""
+
+    def __init__(self, connect: Callable[[], RedisCluster]) -> None:
+        self._connect = connect
+        self._client: RedisCluster | None = None
+        self._lock = threading.Lock()
+
+    def connect(self) -> RedisCluster:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = self._connect()
+                    except RedisClusterException as error:  # not a RedisError: the breaker needs one
+                        raise redis.ConnectionError(str(error)) from error
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connect(), name)
+
+
 def is_cluster(client: object) -> bool:
-    return isinstance(client, RedisCluster)
+    return isinstance(client, (RedisCluster, LazyCluster))
 
 
 def queue_pool(settings: Settings, connect_timeout: float, read_timeout: float) -> tuple[str, redis.ConnectionPool]:
@@ -173,7 +205,7 @@ def describe(settings: Settings, client: redis.Redis | None) -> dict[str, str]:
             )
             out["redis_primary"] = f"{host}:{port}"
         elif kind is RedisTopology.CLUSTER and is_cluster(client):
-            primaries = cast(RedisCluster, client).get_primaries()
+            primaries = cast(LazyCluster, client).connect().get_primaries()
             up = sum(1 for node in primaries if _answers(node))
             out["redis_shards"] = f"{up}/{len(primaries)} up"
     except redis.RedisError as error:

@@ -140,3 +140,23 @@ def test_with_one_shard_down_known_keys_keep_redirecting(cluster_settings, clust
             assert response.headers["Location"] == urls[key]
     finally:
         app.extensions["url_cache"].close()
+
+
+def test_a_node_starts_and_serves_degraded_while_the_cluster_is_away(make_settings, redis_url):
+    from api.embedded_redis import free_port
+
+    settings = make_settings(
+        redis_url=None,
+        redis_cluster_nodes=(f"127.0.0.1:{free_port()}",),
+        huey_redis_url=redis_url,
+        rate_limit_enabled=False,  # the limits library connects its cluster client when built
+        redis_timeout_seconds=0.1,
+    )
+    app = create_app(settings)
+    try:
+        client = app.test_client()
+        assert client.get("/i/gallery/red.png").status_code == 302
+        ready = client.get("/readyz").get_json()
+        assert ready["status"] == "degraded" and ready["checks"]["redis_topology"] == "cluster"
+    finally:
+        app.extensions["url_cache"].close()
