@@ -120,7 +120,7 @@ class UrlCache:
         """
         keys = list(dict.fromkeys(keys))
         old = self.shared.read(keys)
-        fetched = self._fetch(keys, old, set(keys))  # a job asks storage itself, whoever else does
+        fetched, _ = self._fetch(keys, old, across_nodes=False)  # a job asks storage itself
         outcomes: dict[str, str] = {}
         fresh: dict[str, CacheEntry] = {}
         for key, result in fetched.items():
@@ -213,8 +213,7 @@ class UrlCache:
         wanted = [k for k in keys if k not in entries]
         if wanted and admit is not None:
             admit(len(wanted))
-        claimed = self.shared.claim(wanted, self.settings.single_flight_wait_seconds) if wanted else set()
-        fetched = self._fetch(wanted, stale, claimed)
+        fetched, claimed = self._fetch(wanted, stale)
         written: dict[str, CacheEntry] = {}
         for key, result in fetched.items():
             if isinstance(result, CacheEntry):
@@ -226,12 +225,24 @@ class UrlCache:
         self._announce(stale, written)
         return entries, {k: r for k, r in fetched.items() if isinstance(r, StorageError)}
 
-    def _fetch(self, keys: list[str], stale: dict[str, CacheEntry], claimed: set[str]) -> dict[str, Fetched]:
-        """HEAD each key once, however many callers ask at the same time, in this process
-        (single-flight) and across nodes (`claimed`: the keys no other node is asking for)."""
+    def _fetch(
+        self, keys: list[str], stale: dict[str, CacheEntry], across_nodes: bool = True
+    ) -> tuple[dict[str, Fetched], set[str]]:
+        """HEAD each key once, however many callers ask at the same time: in this process
+        (single-flight), and `across_nodes` (the keys this caller owns in the flight are
+        claimed in Redis first, in one pipeline). Returns the answers and the claimed keys."""
         if not keys:
-            return {}
-        return self._flight.run(keys, lambda key: self._head_once(key, stale.get(key), key in claimed))
+            return {}, set()
+        claimed: set[str] = set()
+
+        def claim(owned: list[str]) -> None:
+            if across_nodes:
+                claimed.update(self.shared.claim(owned, self.settings.single_flight_wait_seconds))
+            else:
+                claimed.update(owned)
+
+        fetched = self._flight.run(keys, lambda key: self._head_once(key, stale.get(key), key in claimed), claim)
+        return fetched, claimed
 
     def _head_once(self, key: str, stale: CacheEntry | None, claimed: bool) -> Fetched:
         """HEAD `key` unless another node is asking storage for it now: then wait (bounded)
