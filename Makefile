@@ -30,6 +30,10 @@ build: web/dist/index.html
 run: install build
 	$(PY) -m api.launcher
 
+## A Sentinel group (primary, replica, 3 sentinels), two API nodes (PORT, PORT+1) and two consumers.
+run-ha: install build
+	$(PY) -m api.launcher_ha
+
 ## Lint gates, unit and integration tests, the web app's typecheck and tests, then the browser journeys.
 test: lint test-py test-web e2e
 

@@ -32,6 +32,11 @@ def child_exit(server, worker):
 def post_worker_init(worker):
     """Buffered access times and counters reach Redis even when traffic stops (see UrlCache)."""
     worker.wsgi.extensions["url_cache"].start_flusher()
+    services = worker.wsgi.extensions["services"]
+    if services.settings.queue_configured:  # listed in the admin console with the job workers
+        from jobs.heartbeat import NodeHeartbeat
+
+        NodeHeartbeat(services.settings.worker_heartbeat_seconds, services.clock).start()
 
 
 def worker_exit(server, worker):

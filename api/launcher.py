@@ -1,6 +1,7 @@
 """`make run`: the one owner process of the embedded stack.
 
-It validates settings, prepares the embedded Redis (unless REDIS_URL is set), creates demo
+It validates settings, prepares the embedded Redis (unless REDIS_URL,
+REDIS_SENTINELS or REDIS_CLUSTER_NODES is set), creates demo
 images in an empty local store and prints the banner, then runs supervisord, which runs
 Redis and the Procfile's processes (API and worker) with one environment and restarts whichever
 exits (see `api.supervision`). A signal to the launcher stops everything, Redis last.
@@ -25,13 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_PRIORITY = 10  # starts before and stops after the Procfile's programs (priority 100)
 
 
-def _environment(settings: Settings, redis_url: str) -> dict[str, str]:
+def _environment(settings: Settings, redis_url: str | None) -> dict[str, str]:
     metrics_dir = settings.data_dir.resolve() / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)  # multiprocess files of a previous run
     metrics_dir.mkdir(parents=True)
     env = dict(os.environ)
+    if redis_url:  # the embedded one, or the configured URL; Sentinel/cluster settings pass as they are
+        env["REDIS_URL"] = redis_url
     env.update(
-        REDIS_URL=redis_url,
         DATA_DIR=str(settings.data_dir.resolve()),
         ADMIN_TOKEN=settings.effective_admin_token,
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
@@ -78,10 +80,11 @@ def _port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def _programs(settings: Settings) -> tuple[list[Program], str]:
-    """The supervised programs and the Redis URL they share."""
+def _programs(settings: Settings) -> tuple[list[Program], str | None]:
+    """The supervised programs and the Redis URL they share (None: a Sentinel group or a
+    cluster is configured, which every program reads from the same environment)."""
     programs = procfile_programs(parse_procfile((ROOT / "Procfile").read_text()).processes)
-    if settings.redis_url:
+    if settings.redis_configured:
         return programs, settings.redis_url
     embedded = EmbeddedRedis(
         settings.data_dir / "redis",

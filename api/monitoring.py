@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
 from .cache.url_cache import UrlCache
 from .redis_keys import SERIES_TTL, STATS_KEY, series_key
+from .redis_topology import describe
 from .settings import Settings
 from .vocabulary import AlertCode, AlertLevel
 
@@ -107,6 +108,7 @@ class QueueState:
     pending: int | None  # None: the queue's Redis did not answer
     scheduled: int | None
     workers: list[dict]
+    nodes: list[dict] = field(default_factory=list)  # API nodes with a live heartbeat
 
 
 def _alert(code: AlertCode, level: AlertLevel, message: str, value: float, threshold: float) -> dict:
@@ -200,6 +202,8 @@ def collect_stats(cache: UrlCache, settings: Settings, queue: QueueState) -> dic
         "refresh": {"succeeded": totals["refresh_succeeded"], "failed": totals["refresh_failed"]},
         "queue": {"pending": queue.pending, "scheduled": queue.scheduled},
         "workers": queue.workers,
+        "nodes": queue.nodes,
+        "redis": describe(settings, cache.redis),
         "tasks": {
             "succeeded": totals["tasks_succeeded"],
             "failed": totals["tasks_failed"],

@@ -16,6 +16,8 @@ STATS_KEY = "iuc:stats"  # hash: counter name -> total
 SERIES_PREFIX = "iuc:series:"  # + epoch minute: hash of that minute's counters
 SERIES_TTL = 25 * 3600  # seconds a minute of the series is kept (a day, plus slack)
 RATE_LIMIT_PREFIX = "iuc-limits"
+INVALIDATE_CHANNEL = "iuc:invalidate"  # pub/sub: flushes and changed etags, to every node's L1
+FLIGHT_PREFIX = "iuc:flight:"  # + key: which node is asking storage for it now (short-lived lock)
 
 # -- queue db ------------------------------------------------------------------------------
 TASK_PREFIX = "iuc:task:"  # + task id: hash of its record
@@ -24,6 +26,8 @@ PERIODIC_HISTORY_KEY = "iuc:tasks:periodic"  # the same for periodic tasks
 RUNNING_KEY = "iuc:tasks:running"  # sorted set: task id -> start time
 WORKER_PREFIX = "iuc:worker:"  # + worker id: heartbeat (expires)
 WORKERS_KEY = "iuc:workers"  # set of worker ids seen
+NODE_PREFIX = "iuc:node:"  # + node id: an API node's heartbeat (expires)
+NODES_KEY = "iuc:nodes"  # set of API node ids seen
 PERIODIC_CLAIM_PREFIX = "iuc:periodic:"  # + name:minute: which worker ran a periodic task
 
 

@@ -12,6 +12,7 @@ import redis
 
 from .cache.url_cache import UrlCache
 from .clock import Clock, system_clock
+from .redis_topology import cache_client
 from .settings import Settings
 from .storage import Storage, build_storage
 
@@ -20,7 +21,7 @@ from .storage import Storage, build_storage
 class Services:
     settings: Settings
     storage: Storage
-    redis: redis.Redis | None  # the cache's Redis; None when REDIS_URL is unset
+    redis: redis.Redis | None  # the cache's Redis; None when no Redis is configured
     cache: UrlCache
     clock: Clock
 
@@ -29,14 +30,8 @@ class Services:
 
 
 def redis_client(settings: Settings) -> redis.Redis | None:
-    if not settings.redis_url:
-        return None
-    return redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout_seconds,
-        socket_connect_timeout=settings.redis_timeout_seconds,
-        health_check_interval=30,
-    )
+    """The cache's Redis for the configured topology (api.redis_topology)."""
+    return cache_client(settings)
 
 
 def build_services(

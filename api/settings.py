@@ -160,6 +160,19 @@ class Settings:
         _size, 256 * 1024**2, "Memory cap of the embedded Redis (`0`: none); cache entries are evicted first."
     )
     huey_redis_db: int = _env(_int(0), 1, "Redis db used by the job queue (the cache uses the URL's db).")
+    redis_sentinels: tuple[str, ...] = _env(
+        _csv, (), "Sentinel addresses (`host:port,...`): cache, counters, limits and jobs follow the primary."
+    )
+    redis_sentinel_master: str | None = _env(_optional_str, None, "Name of the Sentinel-monitored primary.")
+    redis_password: str | None = _env(_optional_str, None, "Password of the Sentinel primary or cluster nodes.")
+    redis_sentinel_password: str | None = _env(_optional_str, None, "Password of the sentinels themselves.")
+    redis_db: int = _env(_int(0), 0, "Cache db on the Sentinel primary (the queue uses `HUEY_REDIS_DB`).")
+    redis_cluster_nodes: tuple[str, ...] = _env(
+        _csv, (), "Redis Cluster seed nodes (`host:port,...`) for cache, counters and limits."
+    )
+    huey_redis_url: str | None = _env(
+        _optional_str, None, "Redis of the job queue, apart from the cache's (needed with a cluster)."
+    )
     storage_backend: str = _env(_choice("local", "cos"), "local", "`local` (folder) or `cos`.")
     local_storage_dir: Path | None = _env(
         _optional_path, None, "Folder served by the local backend (default `DATA_DIR/images`)."
@@ -254,6 +267,9 @@ class Settings:
     storage_backoff_seconds: float = _env(_float(0.0), 0.05, "First retry delay in requests; doubles, with jitter.")
     redis_timeout_seconds: float = _env(_float(0.01), 0.5, "Socket timeout of cache Redis calls.")
     redis_retry_seconds: float = _env(_float(0.0), 2.0, "After a Redis failure, skip Redis this long (degraded).")
+    single_flight_wait_seconds: float = _env(
+        _float(0.0), 1.0, "How long a miss waits for another node's storage call of the same key, then asks itself."
+    )
     admin_token: str | None = _env(
         _optional_str, None, "Bearer token of admin endpoints (default: generated in `DATA_DIR`)."
     )
@@ -329,7 +345,7 @@ class Settings:
 
     def validate(self) -> None:
         """Cross-field checks; raises SettingsError naming the variables."""
-        problem = cos_problem(self)
+        problem = cos_problem(self) or redis_problem(self)
         if problem:
             raise SettingsError(problem)
         if self.storage_backend == "cos":
@@ -349,6 +365,15 @@ class Settings:
     @property
     def variants_dir(self) -> Path:
         return self.data_dir / "variants"
+
+    @property
+    def redis_configured(self) -> bool:
+        """A Redis deployment is named (URL, Sentinel or cluster): the launcher starts none."""
+        return bool(self.redis_url or self.redis_sentinels or self.redis_cluster_nodes)
+
+    @property
+    def queue_configured(self) -> bool:
+        return bool(self.huey_redis_url or self.redis_sentinels or self.redis_url)
 
     @property
     def images_dir(self) -> Path:
@@ -377,6 +402,38 @@ class Settings:
     @property
     def effective_admin_token(self) -> str:
         return self.admin_token or self.secret("admin-token")
+
+
+def redis_problem(s: Settings) -> str | None:
+    """Contradictory or incomplete Redis topology settings, named; None when they agree."""
+    chosen = [
+        name
+        for name, on in (
+            ("REDIS_URL", s.redis_url),
+            ("REDIS_SENTINELS", s.redis_sentinels),
+            ("REDIS_CLUSTER_NODES", s.redis_cluster_nodes),
+        )
+        if on
+    ]
+    if "REDIS_URL" in chosen and len(chosen) > 1:
+        return f"set one of REDIS_URL or {chosen[1]}, not both: they name different Redis deployments"
+    if bool(s.redis_sentinels) != bool(s.redis_sentinel_master):
+        return "REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: set both or neither"
+    if s.redis_cluster_nodes and not (s.huey_redis_url or s.redis_sentinels):
+        return (
+            "REDIS_CLUSTER_NODES needs HUEY_REDIS_URL (or REDIS_SENTINELS) for the job queue: "
+            "Huey needs one keyspace, which a cluster does not have"
+        )
+    if s.redis_cluster_nodes and s.redis_db:
+        return "REDIS_DB cannot be used with REDIS_CLUSTER_NODES: a cluster has only db 0"
+    if s.redis_url and (s.redis_db or s.redis_password or s.redis_sentinel_password):
+        return "REDIS_DB, REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD do not apply to REDIS_URL: put them in the URL"
+    for name, nodes in (("REDIS_SENTINELS", s.redis_sentinels), ("REDIS_CLUSTER_NODES", s.redis_cluster_nodes)):
+        for node in nodes:
+            host, _, port = node.rpartition(":")
+            if not host or not port.isdigit():
+                return f"{name} entries must be host:port, got {node!r}"
+    return None
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

@@ -37,7 +37,7 @@ __all__ = [
 def connect(settings: Settings) -> None:
     """Point the queue at `settings`' Redis (when there is one), so what a process enqueues
     lands where its consumers read."""
-    if settings.redis_url:
+    if settings.queue_configured:
         huey.configure(settings)
 
 
@@ -58,6 +58,11 @@ def enqueue(task: Task, services: Services) -> str:
 def queue_state() -> QueueState:
     """Queue depth, scheduled jobs and live workers, for monitoring (None counts: Redis away)."""
     try:
-        return QueueState(huey.pending_count(), huey.scheduled_count(), heartbeat.alive_workers(huey.conn))
+        return QueueState(
+            huey.pending_count(),
+            huey.scheduled_count(),
+            heartbeat.alive_workers(huey.conn),
+            heartbeat.alive_nodes(huey.conn),
+        )
     except (redis.RedisError, QueueUnavailable):
         return QueueState(None, None, [])

@@ -16,12 +16,13 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 import redis
 
 from api import monitoring
-from api.redis_keys import WORKER_PREFIX, WORKERS_KEY
+from api.redis_keys import NODE_PREFIX, NODES_KEY, WORKER_PREFIX, WORKERS_KEY
 from api.redis_replies import text
 
 from . import runtime
@@ -49,6 +50,14 @@ def worker_id() -> str:
     return _ids[pid]
 
 
+def version() -> str:
+    """The installed product's version, shown next to each worker and node."""
+    try:
+        return metadata.version("image-url-cache")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def ttl_ms(interval: float) -> int:
     return max(100, int(interval * MISSED_BEATS * 1000))
 
@@ -60,19 +69,20 @@ def beat() -> None:
     wid = worker_id()
     pipe = huey.conn.pipeline(transaction=False)
     beat_ttl = ttl_ms(services.settings.worker_heartbeat_seconds)
-    pipe.set(WORKER_PREFIX + wid, json.dumps({"id": wid, "last_seen": now}), px=beat_ttl)
+    pipe.set(WORKER_PREFIX + wid, json.dumps({"id": wid, "version": version(), "last_seen": now}), px=beat_ttl)
     pipe.sadd(WORKERS_KEY, wid)
     pipe.execute()
     if services.redis is not None:
         monitoring.record_queue_depth(services.redis, now, huey.pending_count())
 
 
-def alive_workers(conn: redis.Redis) -> list[dict[str, Any]]:
-    """Workers whose heartbeat key has not expired, as [{"id", "last_seen"}]; forgets dead ones."""
-    ids = sorted(text(m) for m in conn.smembers(WORKERS_KEY))
+def alive_workers(conn: redis.Redis, prefix: str = WORKER_PREFIX, members: str = WORKERS_KEY) -> list[dict[str, Any]]:
+    """Workers (or, with NODE_PREFIX and NODES_KEY, API nodes) whose heartbeat key has not
+    expired, as [{"id", "version", "last_seen"}]; forgets dead ones."""
+    ids = sorted(text(m) for m in conn.smembers(members))
     if not ids:
         return []
-    values = conn.mget([WORKER_PREFIX + i for i in ids])
+    values = conn.mget([prefix + i for i in ids])
     alive, dead = [], []
     for wid, raw in zip(ids, values):
         if raw is None:
@@ -80,8 +90,54 @@ def alive_workers(conn: redis.Redis) -> list[dict[str, Any]]:
         else:
             alive.append(json.loads(raw))
     if dead:
-        conn.srem(WORKERS_KEY, *dead)
+        conn.srem(members, *dead)
     return alive
+
+
+def alive_nodes(conn: redis.Redis) -> list[dict[str, Any]]:
+    return alive_workers(conn, NODE_PREFIX, NODES_KEY)
+
+
+class NodeHeartbeat:
+    """An API node's heartbeat, as workers have one: `iuc:node:<id>` in the queue's Redis,
+    refreshed every WORKER_HEARTBEAT_SECONDS, so the admin console lists the serving nodes."""
+
+    def __init__(self, interval: float, clock: Callable[[], float]) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.id = worker_id()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        value = json.dumps({"id": self.id, "version": version(), "last_seen": self.clock()})
+        pipe = huey.conn.pipeline(transaction=False)
+        pipe.set(NODE_PREFIX + self.id, value, px=ttl_ms(self.interval))
+        pipe.sadd(NODES_KEY, self.id)
+        pipe.execute()
+
+    def start(self) -> threading.Thread:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.beat()
+                except Exception:  # Redis away: keep trying; the key expiring is the right signal
+                    log.warning("node heartbeat failed", exc_info=True)
+                self._stop.wait(self.interval)
+
+        self._thread = threading.Thread(target=run, name="iuc-node-heartbeat", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)  # no beat after the key is removed
+        try:
+            huey.conn.delete(NODE_PREFIX + self.id)
+            huey.conn.srem(NODES_KEY, self.id)
+        except Exception:  # no queue configured, or Redis away: the key expires by itself
+            pass
 
 
 def _run(interval: float) -> None:

@@ -1,7 +1,8 @@
 """The one Huey instance: a priority queue on Redis whose results expire.
 
-It lives in the app's Redis, in db `HUEY_REDIS_DB` (the cache keeps the URL's own db), so a cache
-flush never touches queued jobs. The connection is made lazily: `huey_consumer jobs.huey` reads
+It lives in the app's Redis (or the Sentinel primary), in db `HUEY_REDIS_DB` (the cache keeps its
+own db), so a cache flush never touches queued jobs; or on `HUEY_REDIS_URL` when given (needed
+with a Redis Cluster, which has no db but 0 and spreads keys over shards). The connection is made lazily: `huey_consumer jobs.huey` reads
 the environment on first use; `jobs.connect` points it at a process's settings, so an app
 and the consumer it talks to always agree on where the queue is.
 """
@@ -11,14 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from huey import PriorityRedisExpireHuey
 from huey.api import Task
 from huey.storage import PriorityRedisExpireStorage
 
-from api.settings import Settings, SettingsError
+from api.redis_topology import huey_url as huey_url  # re-exported: the queue's db in a Redis URL
+from api.redis_topology import queue_pool
+from api.settings import Settings
 
 from .serializer import JsonSerializer
 
@@ -41,19 +43,6 @@ class TaskFunction(Protocol):
 
 class QueueUnavailable(RuntimeError):
     """The job queue is not configured or its Redis cannot be reached."""
-
-
-def huey_url(redis_url: str, db: int) -> str:
-    """The app's Redis URL pointed at the queue's db (path for redis://, `?db=` for unix://)."""
-    parts = urlsplit(redis_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
-    if parts.scheme in ("redis", "rediss"):
-        return urlunsplit(parts._replace(path=f"/{db}", query=urlencode(query)))
-    if parts.scheme == "unix":  # built by hand: urlunsplit would drop the empty host's "//"
-        return f"unix://{parts.netloc}{parts.path}?{urlencode(query + [('db', str(db))])}"
-    raise SettingsError(
-        f"REDIS_URL scheme {parts.scheme!r} cannot carry the job queue (use redis://, rediss:// or unix://)"
-    )
 
 
 class JobQueue(PriorityRedisExpireHuey):
@@ -98,20 +87,19 @@ class JobQueue(PriorityRedisExpireHuey):
 
     def configure(self, settings: Settings) -> None:
         """Point the queue at `settings`' Redis; a no-op when it already does."""
-        if not settings.redis_url:
+        if not settings.queue_configured:
             raise QueueUnavailable("REDIS_URL is not set: the job queue needs Redis (the launcher sets it)")
-        url = huey_url(settings.redis_url, settings.huey_redis_db)
-        config = (url, settings.huey_read_timeout_seconds, settings.huey_result_ttl_seconds)
+        read_timeout = settings.huey_read_timeout_seconds
+        where, pool = queue_pool(
+            settings,
+            connect_timeout=max(1.0, settings.redis_timeout_seconds),
+            read_timeout=read_timeout + 5.0,  # longer than the blocking dequeue
+        )
+        config = (where, read_timeout, settings.huey_result_ttl_seconds)
         if config == self._config:
+            pool.disconnect()
             self.settings = settings
             return
-        read_timeout = settings.huey_read_timeout_seconds
-        pool = redis.ConnectionPool.from_url(
-            url,
-            socket_connect_timeout=max(1.0, settings.redis_timeout_seconds),
-            socket_timeout=read_timeout + 5.0,  # longer than the blocking dequeue
-            health_check_interval=30,
-        )
         self._storage = PriorityRedisExpireStorage(
             self.name,
             connection_pool=pool,

@@ -116,7 +116,8 @@ def test_probes(client):
     assert client.get("/healthz").json == {"status": "ok", "checks": {}}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json == {"status": "ok", "checks": {"redis": "ok", "storage": "ok", "storage_errors": "0"}}
+    checks = {"redis": "ok", "storage": "ok", "storage_errors": "0", "redis_topology": "standalone"}
+    assert ready.json == {"status": "ok", "checks": checks}
 
 
 def test_openapi_and_local_docs(client):

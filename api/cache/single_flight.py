@@ -21,7 +21,11 @@ class SingleFlight(Generic[R]):
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="head")
 
-    def run(self, keys: list[str], call: Callable[[str], R]) -> dict[str, R]:
+    def run(
+        self, keys: list[str], call: Callable[[str], R], before: Callable[[list[str]], None] | None = None
+    ) -> dict[str, R]:
+        """`before(owned)`, when given, runs once with the keys this caller owns, before any
+        `call` (the cache claims them across nodes there, in one round trip)."""
         futures: dict[str, Future[R]] = {}
         owned: list[tuple[str, Future[R]]] = []
         with self._lock:
@@ -32,6 +36,15 @@ class SingleFlight(Generic[R]):
                     self._inflight[key] = future
                     owned.append((key, future))
                 futures[key] = future
+        if before is not None and owned:
+            try:
+                before([key for key, _ in owned])
+            except BaseException as error:  # no waiter may hang on a key nobody will fetch
+                with self._lock:
+                    for key, future in owned:
+                        self._inflight.pop(key, None)
+                        future.set_exception(error)
+                raise
         if len(owned) == 1:
             self._settle(call, *owned[0])
         else:

@@ -24,6 +24,7 @@ from ..storage.image_meta import ImageMeta
 from ..storage.variants import ORIGINAL, Variant, VariantRequest, concrete
 from ..windows import window_for
 from .breaker import RedisBreaker
+from .broadcast import InvalidationBus
 from .budget import Admit
 from .entry import CacheEntry, ResolvedUrl
 from .memory import MemoryItem, MemoryTier
@@ -58,6 +59,7 @@ class UrlCache:
         self._flight: SingleFlight[Fetched] = SingleFlight(fetch_workers)
         # Image metadata reads whole headers (and a tiny decode): few at once, like renders.
         self._meta_flight: SingleFlight[ImageMeta | None] = SingleFlight(max(1, settings.variant_render_workers))
+        self.bus = InvalidationBus(self.breaker, self._drop_local, settings.redis_retry_seconds)
 
     # -- lookups ----------------------------------------------------------------------------
     def resolve(self, key: str, refresh: bool = False, admit: Admit | None = None, want: Want = None) -> ResolvedUrl:
@@ -160,7 +162,7 @@ class UrlCache:
         """
         keys = list(dict.fromkeys(keys))
         old = self.shared.read(keys)
-        fetched = self._fetch(keys, old)
+        fetched, _ = self._fetch(keys, old, across_nodes=False)  # a job asks storage itself
         outcomes: dict[str, str] = {}
         fresh: dict[str, CacheEntry] = {}
         for key, result in fetched.items():
@@ -171,7 +173,14 @@ class UrlCache:
                 outcomes[key] = result.code if isinstance(result, StorageError) else "storage_unavailable"
         self.shared.write(fresh)
         self.memory.put_many(fresh)
+        self._announce(old, fresh)
         return outcomes
+
+    def _announce(self, old: dict[str, CacheEntry], new: dict[str, CacheEntry]) -> None:
+        """Tell the other nodes which keys changed object (etag, or now missing / back)."""
+        changed = [k for k, e in new.items() if k in old and _etag(old[k]) != _etag(e)]
+        if changed:
+            self.bus.publish(keys=changed)
 
     def record_missing(self, key: str) -> None:
         """Storage said 404 for `key` outside a lookup (streaming, a job): replace its entry by a
@@ -185,7 +194,12 @@ class UrlCache:
         """Drop one key, every key under a prefix, or everything; returns how many L2 entries.
         Raises RedisError if Redis does not answer (this process's L1 is dropped regardless)."""
         self.memory.drop(prefix, key)
-        return self.shared.invalidate(prefix, key)
+        count = self.shared.invalidate(prefix, key)
+        self.bus.publish(prefix, key)
+        return count
+
+    def _drop_local(self, prefix: str | None, key: str | None) -> None:
+        self.memory.drop(prefix, key)
 
     # -- the pre-refresh job's view ---------------------------------------------------------------
     def due_keys(self, now: float, lead: float, hot_horizon: float) -> tuple[list[str], list[str]]:
@@ -211,10 +225,14 @@ class UrlCache:
         self.usage.flush(now)
 
     def start_flusher(self) -> threading.Thread:
+        """The serving process's background threads: the usage flusher and the listener of
+        other nodes' invalidations."""
+        self.bus.start()
         return self.usage.start_flusher()
 
     def close(self) -> None:
         self.usage.stop()
+        self.bus.stop()
         self._flight.close()
         self._meta_flight.close()
 
@@ -238,22 +256,47 @@ class UrlCache:
         wanted = [k for k in keys if k not in entries]
         if wanted and admit is not None:
             admit(len(wanted))
-        fetched = self._fetch(wanted, stale)
+        fetched, claimed = self._fetch(wanted, stale)
         written: dict[str, CacheEntry] = {}
         for key, result in fetched.items():
             if isinstance(result, CacheEntry):
                 entries[key] = result
                 if result is not stale.get(key):
                     written[key] = result
-        self.shared.write(written)
+        self.shared.write(written, release=claimed)
         self.memory.put_many(entries)
+        self._announce(stale, written)
         return entries, {k: r for k, r in fetched.items() if isinstance(r, StorageError)}
 
-    def _fetch(self, keys: list[str], stale: dict[str, CacheEntry]) -> dict[str, Fetched]:
-        """HEAD each key once, however many callers ask at the same time."""
+    def _fetch(
+        self, keys: list[str], stale: dict[str, CacheEntry], across_nodes: bool = True
+    ) -> tuple[dict[str, Fetched], set[str]]:
+        """HEAD each key once, however many callers ask at the same time: in this process
+        (single-flight), and `across_nodes` (the keys this caller owns in the flight are
+        claimed in Redis first, in one pipeline). Returns the answers and the claimed keys."""
         if not keys:
-            return {}
-        return self._flight.run(keys, lambda key: self._head(key, stale.get(key)))
+            return {}, set()
+        claimed: set[str] = set()
+
+        def claim(owned: list[str]) -> None:
+            if across_nodes:
+                claimed.update(self.shared.claim(owned, self.settings.single_flight_wait_seconds))
+            else:
+                claimed.update(owned)
+
+        fetched = self._flight.run(keys, lambda key: self._head_once(key, stale.get(key), key in claimed), claim)
+        return fetched, claimed
+
+    def _head_once(self, key: str, stale: CacheEntry | None, claimed: bool) -> Fetched:
+        """HEAD `key` unless another node is asking storage for it now: then wait (bounded)
+        for its answer in L2. With Redis down, every key is claimed: single-flight per process."""
+        if claimed:
+            return self._head(key, stale)
+        answer = self.shared.await_newer(key, stale, self.settings.single_flight_wait_seconds)
+        if answer is not None:
+            self.stats.incr("l2_hits")
+            return answer
+        return self._head(key, stale)  # the other node failed or is slow: ask storage ourselves
 
     def _head(self, key: str, stale: CacheEntry | None) -> Fetched:
         self.stats.incr("storage_calls")
@@ -363,3 +406,7 @@ class UrlCache:
         width = entry.meta.width if entry.meta else None  # known (0: unknown): never snap past it
         ladder, formats = self.settings.variant_widths, self.storage.variant_formats
         return concrete(request, ladder, accept, info.content_type, formats, width or None)
+
+
+def _etag(entry: CacheEntry) -> str | None:
+    return entry.info.etag if entry.info is not None else None

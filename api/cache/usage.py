@@ -15,8 +15,9 @@ import threading
 import redis
 
 from ..clock import Clock
-from ..redis_keys import ACCESS_KEY, SERIES_TTL, STATS_KEY, series_key
+from ..redis_keys import SERIES_TTL, STATS_KEY, series_key
 from .breaker import RedisBreaker
+from .parts import access_name, part_count, split
 from .stats import CacheStats
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,9 @@ class UsageRecorder:
 
         def write(client: redis.Redis) -> bool:
             pipe = client.pipeline(transaction=False)
-            if access:
-                pipe.zadd(ACCESS_KEY, access, gt=True)
+            parts = part_count(client)
+            for part, keys in split(access, parts).items():
+                pipe.zadd(access_name(part, parts), {k: access[k] for k in keys}, gt=True)
             bucket = series_key(int(now // 60) * 60)
             for name, n in counts.items():
                 pipe.hincrby(STATS_KEY, name, n)

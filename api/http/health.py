@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from ..redis_topology import describe
 from ..storage import StorageError
 from ..vocabulary import HealthStatus
 from . import context
@@ -28,7 +29,8 @@ def readyz():
     `storage_errors` counts the store faults this process has seen (symlink loops, permissions,
     outages...; not missing objects), `storage_last_error` names the latest. They do not change
     the status: a store that serves most objects keeps the node in rotation, but it is not
-    reported healthy without a word."""
+    reported healthy without a word. `redis_topology` says which deployment serves the cache
+    (standalone, sentinel with `redis_primary`, cluster with `redis_shards` up)."""
     redis_ok = context.url_cache().ping()
     storage = context.storage()
     try:
@@ -37,6 +39,7 @@ def readyz():
     except StorageError:
         storage_ok = False
     checks = {"redis": "ok" if redis_ok else "down", "storage": "ok" if storage_ok else "down"}
+    checks.update(describe(context.settings(), context.url_cache().redis))
     errors, last = storage.faults.snapshot()
     checks["storage_errors"] = str(errors)
     if last:

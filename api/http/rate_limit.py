@@ -40,6 +40,7 @@ from ..cache.breaker import RedisBreaker
 from ..cache.budget import Admit, StorageBudgetExceeded
 from ..clock import Clock
 from ..redis_keys import RATE_LIMIT_PREFIX
+from ..redis_topology import RedisTopology, limiter_storage, topology
 from ..settings import Settings
 from ..vocabulary import ErrorCode
 from .errors import ApiError, error_response
@@ -50,19 +51,12 @@ BUDGETS = "iuc_budgets"
 
 
 def storage_uri(settings: Settings) -> str:
-    url = settings.redis_url
-    if not url:
-        return "memory://"
-    if url.startswith("unix://"):
-        return "redis+unix://" + url[len("unix://") :]
-    return url
+    """The limits library's URI of the configured topology (redis://, redis+sentinel://, ...)."""
+    return limiter_storage(settings)[0]
 
 
 def _storage_options(settings: Settings) -> dict:
-    return {
-        "socket_timeout": settings.redis_timeout_seconds,
-        "socket_connect_timeout": settings.redis_timeout_seconds,
-    }
+    return limiter_storage(settings)[1]
 
 
 def init_app(
@@ -141,7 +135,7 @@ class CostLimiter:
             storage_from_string(storage_uri(settings), **_storage_options(settings))
         )
         self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._in_memory = settings.redis_url is None
+        self._in_memory = topology(settings) is RedisTopology.NONE
 
     def spend(self, client: str, cost: int = 1) -> tuple[str, float] | None:
         """Spend `cost` units of `client`'s budget; (limit, seconds to wait) if it is spent."""

@@ -128,6 +128,7 @@ class _Queue(_Schema):
 
 class _Worker(_Schema):
     id = fields.String()
+    version = fields.String()
     last_seen = fields.Float()
 
 
@@ -150,6 +151,13 @@ class StatsSchema(_Schema):
     refresh = fields.Nested(_Refresh, dump_only=True)
     queue = fields.Nested(_Queue, dump_only=True)
     workers = fields.List(fields.Nested(_Worker), dump_only=True)
+    nodes = fields.List(fields.Nested(_Worker), dump_only=True, metadata={"description": "API nodes"})
+    redis = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={"description": "The cache's Redis: topology, and the Sentinel primary or the cluster shards up"},
+    )
     tasks = fields.Nested(_Tasks, dump_only=True)
     alerts = fields.List(fields.Nested(AlertSchema), dump_only=True)
     degraded = fields.Boolean(dump_only=True)

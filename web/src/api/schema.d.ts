@@ -706,7 +706,8 @@ export interface paths {
          * @description `storage_errors` counts the store faults this process has seen (symlink loops, permissions,
          *     outages...; not missing objects), `storage_last_error` names the latest. They do not change
          *     the status: a store that serves most objects keeps the node in rotation, but it is not
-         *     reported healthy without a word.
+         *     reported healthy without a word. `redis_topology` says which deployment serves the cache
+         *     (standalone, sentinel with `redis_primary`, cluster with `redis_shards` up).
          */
         get: {
             parameters: {
@@ -910,7 +911,13 @@ export interface components {
             readonly cache: components["schemas"]["_CacheStats"];
             readonly degraded: boolean;
             readonly generated_at: number;
+            /** @description API nodes */
+            readonly nodes: components["schemas"]["_Worker"][];
             readonly queue: components["schemas"]["_Queue"];
+            /** @description The cache's Redis: topology, and the Sentinel primary or the cluster shards up */
+            readonly redis: {
+                [key: string]: string;
+            };
             readonly refresh: components["schemas"]["_Refresh"];
             readonly tasks: components["schemas"]["_Tasks"];
             readonly workers: components["schemas"]["_Worker"][];
@@ -989,6 +996,7 @@ export interface components {
         _Worker: {
             id: string;
             last_seen: number;
+            version: string;
         };
     };
     responses: {
