@@ -177,19 +177,7 @@ class CosStorage(Storage):
     def sign(self, key: str, start: int, expires: int) -> str:
         if self.cdn_auth is not None:  # the CDN checks start + its configured valid time
             return signed_url(self.cdn_auth, scheme=self.scheme, host=self.public_host, key=key, timestamp=start)
-        credential = self.credentials.current()
-        if credential.expires_at is not None:
-            expires = min(expires, int(credential.expires_at))
-        return cos_signer.presigned_url(
-            scheme=self.scheme,
-            host=self.public_host,
-            key=key,
-            secret_id=credential.secret_id,
-            secret_key=credential.secret_key,
-            start=start,
-            expires=expires,
-            token=credential.token,
-        )
+        return self._presigned(key, start, expires)
 
     def sign_variant(self, key: str, variant: Variant, start: int, expires: int) -> str:
         rule = cos_rule(variant)
@@ -197,20 +185,24 @@ class CosStorage(Storage):
             return self.sign(key, start, expires)
         if self.cdn_auth is not None:
             raise NotImplementedError("variants need COS signatures, not CDN URL authentication")
+        return self._presigned(key, start, expires, rule)
+
+    def _presigned(self, key: str, start: int, expires: int, rule: str | None = None) -> str:
+        """A COS presigned URL by the current credential, never outliving it; with a 数据万象
+        `rule` signed into it."""
         credential = self.credentials.current()
         if credential.expires_at is not None:
             expires = min(expires, int(credential.expires_at))
-        return cos_signer.presigned_rule_url(
-            scheme=self.scheme,
-            host=self.public_host,
-            key=key,
-            secret_id=credential.secret_id,
-            secret_key=credential.secret_key,
-            start=start,
-            expires=expires,
-            rule=rule,
-            token=credential.token,
-        )
+        host, sid, skey, token = self.public_host, credential.secret_id, credential.secret_key, credential.token
+        if rule:
+            return cos_signer.presigned_rule_url(
+                scheme=self.scheme, host=host, key=key, secret_id=sid, secret_key=skey,
+                start=start, expires=expires, rule=rule, token=token,
+            )  # fmt: skip
+        return cos_signer.presigned_url(
+            scheme=self.scheme, host=host, key=key, secret_id=sid, secret_key=skey,
+            start=start, expires=expires, token=token,
+        )  # fmt: skip
 
     @property
     def url_origin(self) -> str:
