@@ -19,6 +19,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,3 +153,16 @@ def keep_log(stack: Stack, output: Path) -> None:
         shutil.copyfile(stack.log_path, output / f"stack-{stack.name}.log")
     except OSError:
         pass
+
+
+@contextmanager
+def own_stack(name: str, data_dir: Path, output: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
+    """A steady-window stack of one test module with its own settings: ready, then stopped and
+    its log kept."""
+    stack = launch(name, data_dir, STEADY_WINDOW_SECONDS, None, extra_env=extra_env)
+    try:
+        wait_ready(stack)
+        yield stack
+    finally:
+        stop(stack)
+        keep_log(stack, output)

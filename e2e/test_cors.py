@@ -20,7 +20,7 @@ from api.embedded_redis import free_port
 
 from .console import ConsoleWatch
 from .processes import become_subreaper
-from .stacks import STEADY_WINDOW_SECONDS, Stack, keep_log, launch, stop, wait_ready
+from .stacks import Stack, own_stack
 
 PAGE = b"<!doctype html><html><head><title>another origin</title></head><body>cors</body></html>"
 
@@ -92,19 +92,14 @@ def pages() -> Iterator[tuple[PageServer, PageServer]]:
 def cors_stack(tmp_path_factory, pytestconfig, pages) -> Iterator[Stack]:
     become_subreaper()
     allowed, _ = pages
-    stack = launch(
+    output = Path(pytestconfig.getoption("--output"))
+    with own_stack(
         "cors",
         tmp_path_factory.mktemp("e2e-cors"),
-        STEADY_WINDOW_SECONDS,
-        None,
-        extra_env={"CORS_ORIGINS": allowed.origin, "RATE_LIMIT_ENABLED": "false"},
-    )
-    try:
-        wait_ready(stack)
+        output,
+        {"CORS_ORIGINS": allowed.origin, "RATE_LIMIT_ENABLED": "false"},
+    ) as stack:
         yield stack
-    finally:
-        stop(stack)
-        keep_log(stack, Path(pytestconfig.getoption("--output")))
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from .gallery import expect_loaded, expect_none_broken, on_screen_keys, open_gal
 from .metrics import METRICS
 from .network import IMAGE_PREFIXES
 from .processes import become_subreaper
-from .stacks import STEADY_WINDOW_SECONDS, Stack, keep_log, launch, stop, wait_ready
+from .stacks import Stack, own_stack
 
 MIN_IMAGES = 30
 
@@ -32,19 +32,14 @@ MIN_IMAGES = 30
 @pytest.fixture(scope="module")
 def limited_stack(tmp_path_factory, pytestconfig) -> Iterator[Stack]:
     become_subreaper()
-    stack = launch(
+    output = Path(pytestconfig.getoption("--output"))
+    with own_stack(
         "limited",
         tmp_path_factory.mktemp("e2e-limited"),
-        STEADY_WINDOW_SECONDS,
-        None,
-        extra_env={"RATE_LIMIT_DELIVERY_BURST": "5", "RATE_LIMIT_DELIVERY_RATE": "20"},
-    )
-    try:
-        wait_ready(stack)
+        output,
+        {"RATE_LIMIT_DELIVERY_BURST": "5", "RATE_LIMIT_DELIVERY_RATE": "20"},
+    ) as stack:
         yield stack
-    finally:
-        stop(stack)
-        keep_log(stack, Path(pytestconfig.getoption("--output")))
 
 
 @pytest.fixture
