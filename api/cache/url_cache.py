@@ -20,13 +20,13 @@ import redis
 from ..clock import Clock, system_clock
 from ..settings import Settings
 from ..storage import Capability, ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
-from ..storage.image_meta import ImageMeta
 from ..storage.variants import ORIGINAL, Variant, VariantRequest, concrete
 from ..windows import window_for
 from .breaker import RedisBreaker
 from .broadcast import InvalidationBus
 from .budget import Admit
 from .entry import CacheEntry, ResolvedUrl
+from .image_meta import ImageMetaLearner
 from .memory import MemoryItem, MemoryTier
 from .shared import SharedTier
 from .single_flight import SingleFlight
@@ -58,7 +58,7 @@ class UrlCache:
         self.usage = UsageRecorder(self.breaker, self.stats, settings.access_flush_seconds, clock)
         self._flight: SingleFlight[Fetched] = SingleFlight(fetch_workers)
         # Image metadata reads whole headers (and a tiny decode): few at once, like renders.
-        self._meta_flight: SingleFlight[ImageMeta | None] = SingleFlight(max(1, settings.variant_render_workers))
+        self.meta = ImageMetaLearner(storage, self.memory, self.shared, settings.variant_render_workers)
         self.bus = InvalidationBus(self.breaker, self._drop_local, settings.redis_retry_seconds)
 
     # -- lookups ----------------------------------------------------------------------------
@@ -117,42 +117,11 @@ class UrlCache:
         else computed once; returns the entries written."""
         now = self.clock()
         infos = list(infos)
-        learns = Capability.IMAGE_META in self.storage.capabilities  # else: no read, no pool
-        known = self._known_meta(infos) if learns else {}
-        missing = [i for i in infos if i.key not in known] if learns else []
-        by_key = {i.key: i for i in missing}
-        computed = self._meta_flight.run([i.key for i in missing], lambda key: self._image_meta(by_key[key]))
-        entries = {i.key: CacheEntry(i, now, known.get(i.key) or computed.get(i.key)) for i in infos}
+        metas = self.meta.for_listing(infos)
+        entries = {i.key: CacheEntry(i, now, metas.get(i.key)) for i in infos}
         self.memory.put_many(entries)
         self.shared.write(entries)
         return entries
-
-    def _known_meta(self, infos: list[ObjectInfo]) -> dict[str, ImageMeta]:
-        """Metadata already cached (L1, then one L2 read) for these versions of these keys."""
-        known: dict[str, ImageMeta] = {}
-        items = self.memory.get_many([i.key for i in infos])
-        for info in infos:
-            item = items.get(info.key)
-            meta = item.entry.meta_for(info) if item is not None else None
-            if meta is not None:
-                known[info.key] = meta
-        rest = [i for i in infos if i.key not in known]
-        stored = self.shared.read([i.key for i in rest]) if rest else {}
-        for info in rest:
-            entry = stored.get(info.key)
-            meta = entry.meta_for(info) if entry is not None else None
-            if meta is not None:
-                known[info.key] = meta
-        return known
-
-    def _image_meta(self, info: ObjectInfo) -> ImageMeta | None:
-        if Capability.IMAGE_META not in self.storage.capabilities:
-            return None
-        try:
-            return self.storage.image_meta(info)
-        except Exception:  # metadata is a nicety: never fail a lookup for it
-            log.warning("image metadata failed for %r", info.key, exc_info=True)
-            return None
 
     def revalidate_many(self, keys: Iterable[str]) -> dict[str, str]:
         """Ask storage again for each key and store the answer; for refresh jobs.
@@ -234,7 +203,7 @@ class UrlCache:
         self.usage.stop()
         self.bus.stop()
         self._flight.close()
-        self._meta_flight.close()
+        self.meta.close()
 
     # -- loading --------------------------------------------------------------------------------
     def _load(
@@ -315,8 +284,7 @@ class UrlCache:
             log.exception("storage head failed for %r", key)
             self.stats.incr("storage_errors")
             return StorageUnavailable(str(error))
-        meta = stale.meta_for(info) if stale is not None else None
-        return CacheEntry(info, self.clock(), meta or self._image_meta(info))
+        return CacheEntry(info, self.clock(), self.meta.for_fetched(info, stale))
 
     # -- issuing --------------------------------------------------------------------------------
     def _issue_all(
