@@ -18,6 +18,8 @@ def want(width: object, fmt: object, names: tuple[str, str] = ("w", "f")) -> Wan
 
 
 def from_query() -> Want:
+    if not request.query_string:  # the redirect hot path: no MultiDict, no KeyError per absent name
+        return None
     return want(request.args.get("w"), request.args.get("f"))
 
 
