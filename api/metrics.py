@@ -37,9 +37,16 @@ def multiproc_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+_CACHE_EVENT_CHILDREN: dict[str, Counter] = {}
+
+
 def _count_cache_event(name: str, n: int) -> None:
-    if n:
-        CACHE_EVENTS.labels(name).inc(n)
+    if not n:
+        return
+    child = _CACHE_EVENT_CHILDREN.get(name)
+    if child is None:  # `labels()` locks and builds a tuple: once per event name, not per request
+        child = _CACHE_EVENT_CHILDREN[name] = CACHE_EVENTS.labels(name)
+    child.inc(n)
 
 
 def mirror_cache_events(stats: CacheStats) -> None:
