@@ -41,6 +41,7 @@ def post_worker_init(worker):
 
 def worker_exit(server, worker):
     """A worker's last buffered counts are written before it goes."""
-    cache = getattr(worker.wsgi, "extensions", {}).get("url_cache")
+    app = getattr(worker, "wsgi", None)  # absent when the worker failed to boot
+    cache = getattr(app, "extensions", {}).get("url_cache")
     if cache is not None:
         cache.flush()
