@@ -12,20 +12,21 @@ from ..clock import Clock
 from ..storage import SigningKey
 from ..storage.variants import Variant
 from ..windows import SigningWindow
-from .entry import CacheEntry
+from .entry import CacheEntry, ResolvedUrl
 
 
 class MemoryItem:
-    """An L1 value: the entry plus the URL signed for one window, reused until it rolls over."""
+    """An L1 value: the entry plus the URLs signed for one window, reused until it rolls over."""
 
-    __slots__ = ("entry", "signer", "url", "variants", "window")
+    __slots__ = ("entry", "issued", "signer", "window")
 
     def __init__(self, entry: CacheEntry) -> None:
         self.entry = entry
         self.window: SigningWindow | None = None
-        self.signer: SigningKey | None = None  # the storage key that signed `url`
-        self.url = ""
-        self.variants: dict[Variant, str] = {}  # variant URLs signed for the same window
+        self.signer: SigningKey | None = None  # the storage key that signed `issued`
+        # What was handed out for this window, per variant (the original too): a lookup in the
+        # same window returns the same object, with nothing signed or built.
+        self.issued: dict[Variant, ResolvedUrl] = {}
 
 
 class MemoryTier:

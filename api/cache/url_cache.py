@@ -21,7 +21,7 @@ from ..clock import Clock, system_clock
 from ..settings import Settings
 from ..storage import Capability, ObjectInfo, ObjectNotFound, Storage, StorageError, StorageUnavailable
 from ..storage.variants import ORIGINAL, Variant, VariantRequest, concrete
-from ..windows import window_for
+from ..windows import SigningWindow, window_for
 from .breaker import RedisBreaker
 from .broadcast import InvalidationBus
 from .budget import Admit
@@ -319,27 +319,31 @@ class UrlCache:
     def _url_for(
         self, key: str, entry: CacheEntry, now: float, item: MemoryItem | None, want: Want = None
     ) -> tuple[ResolvedUrl, bool]:
-        """The URL for `entry` in the current window, signed once per window and kept on the L1
-        item (variant URLs too); also says whether it had to be signed now."""
+        """The URL for `entry` in the current window, signed once per window and variant and kept
+        on the L1 item; also says whether it had to be signed now."""
         if item is None or item.entry is not entry:
             item = MemoryItem(entry)
         window = item.window
         signer = self.storage.signing_key()  # a new temporary key re-signs at once
-        signed = window is None or not window.start <= now < window.end or item.signer != signer
-        if signed:
+        if window is None or not window.start <= now < window.end or item.signer != signer:
             s = self.settings
             not_after = signer.expires_at if signer else None  # no URL outlives its key
             window = window_for(key, now, s.url_window_seconds, s.url_min_remaining_seconds, not_after)
-            item.url = self.storage.sign(key, window.start, window.expires)
-            item.window, item.signer = window, signer
-            item.variants = {}
+            item.window, item.signer, item.issued = window, signer, {}
+        variant = self._variant(entry, want)
+        issued = item.issued.get(variant)
+        if issued is not None:
+            return issued, False
+        issued = item.issued[variant] = self._issue(key, entry, window, variant)
+        return issued, True
+
+    def _issue(self, key: str, entry: CacheEntry, window: SigningWindow, variant: Variant) -> ResolvedUrl:
         info = entry.info
-        assert info is not None and window is not None
-        url, variant = item.url, self._variant(entry, want)
-        if not variant.original:
-            url = item.variants.get(variant) or ""
-            if not url:
-                url = item.variants[variant] = self.storage.sign_variant(key, variant, window.start, window.expires)
+        assert info is not None
+        if variant.original:
+            url = self.storage.sign(key, window.start, window.expires)
+        else:
+            url = self.storage.sign_variant(key, variant, window.start, window.expires)
         meta = entry.meta if entry.meta is not None and entry.meta.known else None
         return ResolvedUrl(
             key,
@@ -353,7 +357,7 @@ class UrlCache:
             meta.width if meta else None,
             meta.height if meta else None,
             meta.placeholder if meta else None,
-        ), signed
+        )
 
     def variant_of(self, key: str, want: Want) -> Variant | None:
         """The variant a lookup of `key` with `want` would sign now, from this process's entry

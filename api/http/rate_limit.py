@@ -170,18 +170,16 @@ class CostLimiter:
 
 def miss_budget() -> Admit | None:
     """The current client's admission of storage calls on misses (None: limits are off)."""
-    budgets = current_app.extensions.get(BUDGETS)
-    if budgets is None:
-        return None
-    limiter: CostLimiter = budgets["storage_misses"]
-    client = get_remote_address()
+    return _admit_storage_calls if BUDGETS in current_app.extensions else None
 
-    def admit(cost: int) -> None:
-        spent = limiter.spend(client, cost)
-        if spent is not None:
-            raise StorageBudgetExceeded(*spent)
 
-    return admit
+def _admit_storage_calls(cost: int) -> None:
+    """Spend `cost` storage calls of the current client's budget (only a miss calls this, so a
+    hit pays for no closure and no address lookup)."""
+    limiter: CostLimiter = current_app.extensions[BUDGETS]["storage_misses"]
+    spent = limiter.spend(get_remote_address(), cost)
+    if spent is not None:
+        raise StorageBudgetExceeded(*spent)
 
 
 def auth_failed() -> None:
