@@ -143,14 +143,16 @@ def test_with_one_shard_down_known_keys_keep_redirecting(cluster_settings, clust
         app.extensions["url_cache"].close()
 
 
-def test_a_node_starts_and_serves_degraded_while_the_cluster_is_away(make_settings, redis_url):
+@pytest.mark.parametrize("rate_limit_enabled", [False, True])
+def test_a_node_starts_and_serves_degraded_while_the_cluster_is_away(make_settings, redis_url, rate_limit_enabled):
     from api.embedded_redis import free_port
 
     settings = make_settings(
         redis_url=None,
         redis_cluster_nodes=(f"127.0.0.1:{free_port()}",),
         huey_redis_url=redis_url,
-        rate_limit_enabled=False,  # the limits library connects its cluster client when built
+        rate_limit_enabled=rate_limit_enabled,
+        rate_limit_public="2 per minute",
         redis_timeout_seconds=0.1,
     )
     app = create_app(settings)
@@ -159,5 +161,8 @@ def test_a_node_starts_and_serves_degraded_while_the_cluster_is_away(make_settin
         assert client.get("/i/gallery/red.png").status_code == 302
         ready = client.get("/readyz").get_json()
         assert ready["status"] == "degraded" and ready["checks"]["redis_topology"] == "cluster"
+        codes = [client.get("/api/v1/urls/gallery/red.png").status_code for _ in range(3)]
+        # limits count in this process's memory while the cluster is away, not not at all
+        assert codes == ([200, 200, 429] if rate_limit_enabled else [200, 200, 200])
     finally:
         app.extensions["url_cache"].close()
