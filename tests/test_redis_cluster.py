@@ -128,19 +128,24 @@ def test_rate_limits_count_on_the_cluster(make_settings, cluster: Cluster, redis
         app.extensions["url_cache"].close()
 
 
-def test_with_one_shard_down_known_keys_keep_redirecting(cluster_settings, cluster: Cluster, batch_keys):
-    """Runs last in this module: it kills a shard of the module's cluster."""
-    app = create_app(cluster_settings)
+def test_with_one_shard_down_known_keys_keep_redirecting(cluster_settings, cluster: Cluster, batch_keys, clock):
+    """Runs last in this module: it kills a shard of the module's cluster. Known keys keep their
+    Location on a node that holds them in memory and on one that never saw them (cold L1: the
+    dead shard's keys come from storage, the others from the shards that are up)."""
+    app = create_app(cluster_settings, clock=clock)
+    cold = create_app(cluster_settings, clock=clock)
     try:
-        client = app.test_client()
         urls = _resolve(app, batch_keys[:50])
         cluster.nodes[0].kill()
-        for key in batch_keys[:50]:
-            response = client.get(f"/i/{key}")
-            assert response.status_code == 302
-            assert response.headers["Location"] == urls[key]
+        for node in (app, cold):
+            client = node.test_client()
+            for key in batch_keys[:50]:
+                response = client.get(f"/i/{key}")
+                assert response.status_code == 302
+                assert response.headers["Location"] == urls[key]
     finally:
         app.extensions["url_cache"].close()
+        cold.extensions["url_cache"].close()
 
 
 @pytest.mark.parametrize("rate_limit_enabled", [False, True])
