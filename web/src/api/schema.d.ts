@@ -15,8 +15,9 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Flush every entry, or those under `prefix`. Other processes' in-memory tier keeps an
-         *     entry at most L1_TTL_SECONDS longer.
+         * Flush every entry, or those under `prefix`. Other processes drop them from memory when
+         *     the invalidation broadcast reaches them; one that misses it keeps an entry at most
+         *     L1_TTL_SECONDS longer.
          */
         delete: {
             parameters: {
