@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
@@ -134,7 +134,7 @@ class LazyRedisClusterStorage(RedisClusterStorage):
     call that needs them, and again after a failed attempt, while flask-limiter counts in memory
     meanwhile. Hand-written: `limits` has no lazy mode. Registered under its own URI scheme."""
 
-    STORAGE_SCHEME: ClassVar[list[str]] = ["iuc+redis+cluster"]
+    STORAGE_SCHEME = ["iuc+redis+cluster"]  # noqa: RUF012 - typed as the parent types it
 
     def __init__(
         self, uri: str, key_prefix: str = RedisClusterStorage.PREFIX, wrap_exceptions: bool = False, **options: Any
