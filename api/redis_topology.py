@@ -21,6 +21,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
+from limits.storage import RedisClusterStorage, Storage
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException
@@ -126,6 +127,41 @@ class LazyCluster:
         return getattr(self.connect(), name)
 
 
+class LazyRedisClusterStorage(RedisClusterStorage):
+    """The `limits` cluster storage, connected on first use. Its parent builds a RedisCluster,
+    which asks for the slot map and raises when no node answers, so flask-limiter would fail at
+    start while the cluster is away; here the client (and its Lua scripts) are made by the first
+    call that needs them, and again after a failed attempt, while flask-limiter counts in memory
+    meanwhile. Hand-written: `limits` has no lazy mode. Registered under its own URI scheme."""
+
+    STORAGE_SCHEME = ["iuc+redis+cluster"]  # noqa: RUF012 - typed as the parent types it
+
+    def __init__(
+        self, uri: str, key_prefix: str = RedisClusterStorage.PREFIX, wrap_exceptions: bool = False, **options: Any
+    ) -> None:
+        self._deferred = (uri.removeprefix("iuc+"), key_prefix, wrap_exceptions, options)
+        self._connecting = threading.Lock()
+        self.key_prefix = key_prefix
+        self.target_server = "redis"
+        self.dependency = redis  # `base_exceptions` reads it: it must not connect
+        Storage.__init__(self, uri, wrap_exceptions)
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for missing attributes: before the first connection, the parent's client
+        # (`storage`) and Lua scripts (`lua_*`).
+        if (name != "storage" and not name.startswith("lua_")) or "_deferred" not in self.__dict__:
+            raise AttributeError(name)
+        with self._connecting:
+            if self.__dict__.get("storage") is None:
+                uri, key_prefix, wrap_exceptions, options = self._deferred
+                try:
+                    RedisClusterStorage.__init__(self, uri, key_prefix, wrap_exceptions, **options)
+                except RedisClusterException as error:  # not a RedisError: flask-limiter needs one
+                    self.__dict__.pop("storage", None)
+                    raise redis.ConnectionError(str(error)) from error
+        return object.__getattribute__(self, name)
+
+
 def is_cluster(client: object) -> bool:
     return isinstance(client, (RedisCluster, LazyCluster))
 
@@ -179,7 +215,7 @@ def limiter_storage(settings: Settings) -> tuple[str, dict[str, Any]]:
             options["password"] = settings.redis_password
         return uri, options
     if kind is RedisTopology.CLUSTER:
-        uri = "redis+cluster://" + ",".join(settings.redis_cluster_nodes)
+        uri = LazyRedisClusterStorage.STORAGE_SCHEME[0] + "://" + ",".join(settings.redis_cluster_nodes)
         options = dict(timeouts)
         if settings.redis_password:
             options["password"] = settings.redis_password

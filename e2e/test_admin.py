@@ -57,6 +57,13 @@ def test_admin_sign_in_stats_refresh_and_batch_refresh_of_a_selection(page, admi
         expect(page.get_by_test_id(testid)).to_be_visible()
     # The worker's first heartbeat may come one stats poll after sign-in.
     expect(page.get_by_test_id("stat-workers")).not_to_have_attribute("data-value", "0", timeout=STATS_TIMEOUT)
+    # The Deployment card: the stack's Redis, and its API node and worker with their versions.
+    deployment = page.get_by_test_id("deployment-card")
+    expect(deployment.get_by_test_id("deployment-redis")).to_have_attribute("data-topology", "standalone")
+    for kind in ("node", "worker"):
+        expect(deployment.locator(f'[data-testid="deployment-row"][data-kind="{kind}"]').first).to_be_visible(
+            timeout=STATS_TIMEOUT
+        )
 
     # Browse the gallery in another tab, and pick three images there for a batch refresh.
     gallery = page.context.new_page()

@@ -128,29 +128,36 @@ def test_rate_limits_count_on_the_cluster(make_settings, cluster: Cluster, redis
         app.extensions["url_cache"].close()
 
 
-def test_with_one_shard_down_known_keys_keep_redirecting(cluster_settings, cluster: Cluster, batch_keys):
-    """Runs last in this module: it kills a shard of the module's cluster."""
-    app = create_app(cluster_settings)
+def test_with_one_shard_down_known_keys_keep_redirecting(cluster_settings, cluster: Cluster, batch_keys, clock):
+    """Runs last in this module: it kills a shard of the module's cluster. Known keys keep their
+    Location on a node that holds them in memory and on one that never saw them (cold L1: the
+    dead shard's keys come from storage, the others from the shards that are up)."""
+    app = create_app(cluster_settings, clock=clock)
+    cold = create_app(cluster_settings, clock=clock)
     try:
-        client = app.test_client()
         urls = _resolve(app, batch_keys[:50])
         cluster.nodes[0].kill()
-        for key in batch_keys[:50]:
-            response = client.get(f"/i/{key}")
-            assert response.status_code == 302
-            assert response.headers["Location"] == urls[key]
+        for node in (app, cold):
+            client = node.test_client()
+            for key in batch_keys[:50]:
+                response = client.get(f"/i/{key}")
+                assert response.status_code == 302
+                assert response.headers["Location"] == urls[key]
     finally:
         app.extensions["url_cache"].close()
+        cold.extensions["url_cache"].close()
 
 
-def test_a_node_starts_and_serves_degraded_while_the_cluster_is_away(make_settings, redis_url):
+@pytest.mark.parametrize("rate_limit_enabled", [False, True])
+def test_a_node_starts_and_serves_degraded_while_the_cluster_is_away(make_settings, redis_url, rate_limit_enabled):
     from api.embedded_redis import free_port
 
     settings = make_settings(
         redis_url=None,
         redis_cluster_nodes=(f"127.0.0.1:{free_port()}",),
         huey_redis_url=redis_url,
-        rate_limit_enabled=False,  # the limits library connects its cluster client when built
+        rate_limit_enabled=rate_limit_enabled,
+        rate_limit_public="2 per minute",
         redis_timeout_seconds=0.1,
     )
     app = create_app(settings)
@@ -159,5 +166,8 @@ def test_a_node_starts_and_serves_degraded_while_the_cluster_is_away(make_settin
         assert client.get("/i/gallery/red.png").status_code == 302
         ready = client.get("/readyz").get_json()
         assert ready["status"] == "degraded" and ready["checks"]["redis_topology"] == "cluster"
+        codes = [client.get("/api/v1/urls/gallery/red.png").status_code for _ in range(3)]
+        # limits count in this process's memory while the cluster is away, not not at all
+        assert codes == ([200, 200, 429] if rate_limit_enabled else [200, 200, 200])
     finally:
         app.extensions["url_cache"].close()

@@ -12,11 +12,14 @@ import time
 
 import pytest
 
+import jobs
 from api.app import create_app
-from api.redis_keys import L2_PREFIX, STATS_KEY, task_key
+from api.redis_keys import ACCESS_KEY, INDEX_KEY, L2_PREFIX, STATS_KEY, periodic_claim_key, task_key
+from api.windows import window_for
+from jobs import runtime, tasks
 
-from .conftest import IMAGES
-from .jobs_fixtures import AUTH, build_job_app, running_consumer, wait_task
+from .conftest import IMAGES, write_images
+from .jobs_fixtures import AUTH, RecordingStorage, build_job_app, running_consumer, wait_task
 from .redis_topologies import SentinelGroup, sentinel_group, wait_until
 
 TIMEOUT = 1.0
@@ -78,12 +81,38 @@ def _write_image(settings, key: str) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + key.encode())
 
 
+class QuietClock:
+    """Epoch seconds that advance with the monotonic clock from a start chosen so that no key of
+    `keys` reaches its URL rollover within `span` seconds: the breaker's retry timer runs as in
+    production, and "URLs unchanged" is decided in one signing window per key, never by where
+    the wall clock happens to be (a rollover mid-test changed a URL about 1% of runs)."""
+
+    def __init__(self, keys: list[str], settings, span: float, start: float = 1_800_000_000.0) -> None:
+        window, keep = settings.url_window_seconds, settings.url_min_remaining_seconds
+        while any(window_for(key, start, window, keep).end < start + span for key in keys):
+            start += 60
+        self.start, self._began = start, time.monotonic()
+
+    def __call__(self) -> float:
+        return self.start + time.monotonic() - self._began
+
+
 def test_a_killed_primary_is_degraded_mode_not_an_outage(sentinel_settings, group: SentinelGroup):
-    app = build_job_app(sentinel_settings)  # the queue too follows the Sentinel primary
-    client = app.test_client()
     known = list(IMAGES)
+    clock = QuietClock(known, sentinel_settings, span=300)
+    app = build_job_app(sentinel_settings, clock=clock)  # the queue too follows the Sentinel primary
+    services = app.extensions["services"]
+    try:
+        _killed_primary(app, clock, sentinel_settings, group, known)
+    finally:
+        runtime.install(None)
+        services.close()
+
+
+def _killed_primary(app, clock, sentinel_settings, group: SentinelGroup, known: list[str]) -> None:
+    client = app.test_client()
     urls = {key: client.get(f"/api/v1/urls/{key}").get_json()["url"] for key in known}
-    other = create_app(sentinel_settings).extensions["url_cache"]  # a second node, listening
+    other = create_app(sentinel_settings, clock=clock).extensions["url_cache"]  # a second node, listening
     other.bus.start()
     assert other.bus.subscribed.wait(5)
     other.resolve(known[1])
@@ -144,3 +173,49 @@ def test_a_killed_primary_is_degraded_mode_not_an_outage(sentinel_settings, grou
     app.extensions["url_cache"].invalidate(key=known[1])
     wait_until(lambda: other.memory.get(known[1]) is None, 2, "the flush to reach the other node")
     other.close()
+
+
+def _enqueue(wrapper) -> str:
+    """Enqueue a periodic task as a consumer's scheduler does each minute; a call that meets the
+    failover's dead connection is made again, as the scheduler's next minute would."""
+    task = wrapper.s()
+    wait_until(lambda: jobs.huey.enqueue(task) or True, 10, "the queue to take a task")
+    return task.id
+
+
+def test_periodic_jobs_neither_run_twice_nor_stop_across_a_failover(
+    sentinel_settings, group: SentinelGroup, clock, install_job_app
+):
+    storage = RecordingStorage(sentinel_settings.images_dir, sentinel_settings.signing_secret, retries=3, backoff=0.001)
+    app = install_job_app(sentinel_settings, storage)
+    client = app.test_client()
+    keys = [f"hot/k{i}.png" for i in range(5)]
+    write_images(sentinel_settings.images_dir, {key: b"x" for key in keys})
+
+    def make_due() -> bool:
+        cache_redis = app.extensions["redis"]
+        cache_redis.zadd(INDEX_KEY, dict.fromkeys(keys, clock() + 60))
+        cache_redis.zadd(ACCESS_KEY, dict.fromkeys(keys, clock()))
+        return True
+
+    make_due()
+    with running_consumer(workers=1), running_consumer(workers=1):
+        first = _enqueue(tasks.pre_refresh)
+        assert wait_task(client, first)["result"]["refreshed"] == 5
+        claim = periodic_claim_key("pre_refresh", int(clock() // 60))
+        replica_queue = group.replica.client(db=sentinel_settings.huey_redis_db)
+        wait_until(lambda: replica_queue.exists(claim), 10, "the replica to hold this minute's claim")
+
+        old = group.primary_address()
+        group.server_at(old).kill()
+        wait_until(lambda: group.primary_address() != old, 30, "a replica to be promoted")
+        again = _enqueue(tasks.pre_refresh)  # the other consumer's scheduler, same minute
+        assert wait_task(client, again, timeout=30)["result"] == {"skipped": "already ran this minute"}
+
+        clock.advance(60)
+        wait_until(make_due, 10, "the promoted primary to take writes")
+        next_minute = [_enqueue(tasks.pre_refresh) for _ in range(2)]  # both schedulers
+        results = [wait_task(client, task_id, timeout=30)["result"] for task_id in next_minute]
+    ran = [r for r in results if "skipped" not in r]
+    assert len(ran) == 1 and ran[0]["refreshed"] == 5  # one run, on the promoted primary
+    assert sorted(storage.heads) == sorted(keys * 2)  # each key once per minute, in both minutes

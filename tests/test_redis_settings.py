@@ -51,7 +51,7 @@ def test_each_topology_has_its_clients(tmp_path):
     assert where.endswith("/m/1")  # the queue in HUEY_REDIS_DB of the Sentinel primary
     cluster = _settings(tmp_path, REDIS_CLUSTER_NODES="h:7000", REDIS_SENTINELS=SENTINELS, REDIS_SENTINEL_MASTER="m")
     assert topology(cluster) is RedisTopology.CLUSTER
-    assert limiter_storage(cluster)[0] == "redis+cluster://h:7000"
+    assert limiter_storage(cluster)[0] == "iuc+redis+cluster://h:7000"  # connected on first use
     assert queue_pool(cluster, 1.0, 2.0)[0].startswith("sentinel:")  # the queue on Sentinel
     queued = _settings(tmp_path, REDIS_CLUSTER_NODES="h:7000", HUEY_REDIS_URL="redis://q:6379/4")
     assert queue_pool(queued, 1.0, 2.0)[0] == "redis://q:6379/4"

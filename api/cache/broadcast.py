@@ -47,8 +47,13 @@ class InvalidationBus:
         self._thread.start()
         return self._thread
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 2.0) -> None:
+        """Stop listening; waits (bounded) for the listener, whose poll returns within 0.5 s, so
+        a closed node has no thread left talking to a Redis that may stop next."""
         self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait)
 
     def _run(self) -> None:
         client = self.breaker.client

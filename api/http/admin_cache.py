@@ -21,8 +21,9 @@ bp = auth.protect(
 @bp.response(200, CacheFlushedSchema)
 @bp.doc(security=auth.SECURITY)
 def flush(args: dict):
-    """Flush every entry, or those under `prefix`. Other processes' in-memory tier keeps an
-    entry at most L1_TTL_SECONDS longer."""
+    """Flush every entry, or those under `prefix`. Other processes drop them from memory when
+    the invalidation broadcast reaches them; one that misses it keeps an entry at most
+    L1_TTL_SECONDS longer."""
     prefix = validate_prefix(args["prefix"])
     return {"flushed": context.url_cache().invalidate(prefix=prefix or None)}
 

@@ -7,6 +7,7 @@ from flask import current_app
 from marshmallow import fields, validate
 
 from ..monitoring import MAX_SERIES_MINUTES
+from ..redis_topology import RedisTopology
 from ..storage.variants import MAX_REQUEST_WIDTH
 from ..vocabulary import AlertCode, AlertLevel, TaskStatus
 
@@ -132,6 +133,19 @@ class _Worker(_Schema):
     last_seen = fields.Float()
 
 
+class _Redis(_Schema):
+    redis_topology = fields.String(
+        required=True,
+        validate=validate.OneOf([t.value for t in RedisTopology]),
+        metadata={"description": "Which deployment"},
+    )
+    redis_primary = fields.String(dump_only=True, metadata={"description": "Sentinel: the primary's host:port"})
+    redis_shards = fields.String(dump_only=True, metadata={"description": "Cluster: primaries answering, `2/3 up`"})
+    redis_topology_error = fields.String(
+        dump_only=True, metadata={"description": "Why the deployment could not be asked"}
+    )
+
+
 class _Tasks(_Schema):
     succeeded = fields.Integer()
     failed = fields.Integer()
@@ -152,11 +166,8 @@ class StatsSchema(_Schema):
     queue = fields.Nested(_Queue, dump_only=True)
     workers = fields.List(fields.Nested(_Worker), dump_only=True)
     nodes = fields.List(fields.Nested(_Worker), dump_only=True, metadata={"description": "API nodes"})
-    redis = fields.Dict(
-        keys=fields.String(),
-        values=fields.String(),
-        dump_only=True,
-        metadata={"description": "The cache's Redis: topology, and the Sentinel primary or the cluster shards up"},
+    redis = fields.Nested(
+        _Redis, dump_only=True, metadata={"description": "The cache's Redis deployment, as `/readyz` shows it"}
     )
     tasks = fields.Nested(_Tasks, dump_only=True)
     alerts = fields.List(fields.Nested(AlertSchema), dump_only=True)

@@ -34,6 +34,9 @@ MODULES = [
     "bench_fuzz",
     "bench_limits",
     "bench_variants",
+    "bench_failover",
+    "bench_cluster",
+    "bench_nodes",
 ]
 
 

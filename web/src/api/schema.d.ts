@@ -15,8 +15,9 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Flush every entry, or those under `prefix`. Other processes' in-memory tier keeps an
-         *     entry at most L1_TTL_SECONDS longer.
+         * Flush every entry, or those under `prefix`. Other processes drop them from memory when
+         *     the invalidation broadcast reaches them; one that misses it keeps an entry at most
+         *     L1_TTL_SECONDS longer.
          */
         delete: {
             parameters: {
@@ -914,10 +915,8 @@ export interface components {
             /** @description API nodes */
             readonly nodes: components["schemas"]["_Worker"][];
             readonly queue: components["schemas"]["_Queue"];
-            /** @description The cache's Redis: topology, and the Sentinel primary or the cluster shards up */
-            readonly redis: {
-                [key: string]: string;
-            };
+            /** @description The cache's Redis deployment, as `/readyz` shows it */
+            readonly redis: components["schemas"]["_Redis"];
             readonly refresh: components["schemas"]["_Refresh"];
             readonly tasks: components["schemas"]["_Tasks"];
             readonly workers: components["schemas"]["_Worker"][];
@@ -977,6 +976,19 @@ export interface components {
         _Queue: {
             pending: number | null;
             scheduled: number | null;
+        };
+        _Redis: {
+            /** @description Sentinel: the primary's host:port */
+            readonly redis_primary?: string;
+            /** @description Cluster: primaries answering, `2/3 up` */
+            readonly redis_shards?: string;
+            /**
+             * @description Which deployment
+             * @enum {string}
+             */
+            redis_topology: "none" | "standalone" | "sentinel" | "cluster";
+            /** @description Why the deployment could not be asked */
+            readonly redis_topology_error?: string;
         };
         _Refresh: {
             failed: number;

@@ -112,6 +112,32 @@ const en = {
       storageCalls: 'Storage calls',
       storageErrors: '{errors} errors · {signs} signatures',
     },
+    deployment: {
+      title: 'Deployment',
+      redis: 'Redis',
+      topology: {
+        none: 'None (memory only)',
+        standalone: 'Standalone',
+        sentinel: 'Sentinel',
+        cluster: 'Cluster',
+      },
+      primary: 'primary at {address}',
+      shards: '{up} of {all} shards up',
+      unreachable: 'not answering ({error})',
+      caption: 'API nodes and workers with a live heartbeat',
+      columns: {
+        process: 'Process',
+        kind: 'Kind',
+        version: 'Version',
+        lastBeat: 'Last heartbeat',
+      },
+      kind: {
+        node: 'API node',
+        worker: 'Worker',
+      },
+      otherVersion: 'other version',
+      empty: 'No heartbeat yet.',
+    },
     alerts: {
       degraded: 'Running degraded',
       degradedBody:

@@ -109,6 +109,32 @@ const zhCN: Messages = {
       storageCalls: '存储调用',
       storageErrors: '错误 {errors} · 签名 {signs}',
     },
+    deployment: {
+      title: '部署',
+      redis: 'Redis',
+      topology: {
+        none: '无（仅内存）',
+        standalone: '单机',
+        sentinel: '哨兵',
+        cluster: '集群',
+      },
+      primary: '主节点 {address}',
+      shards: '在线分片 {up}/{all}',
+      unreachable: '无响应（{error}）',
+      caption: '心跳存活的 API 节点与工作进程',
+      columns: {
+        process: '进程',
+        kind: '类型',
+        version: '版本',
+        lastBeat: '最近心跳',
+      },
+      kind: {
+        node: 'API 节点',
+        worker: '工作进程',
+      },
+      otherVersion: '版本不同',
+      empty: '尚无心跳。',
+    },
     alerts: {
       degraded: '降级运行中',
       degradedBody: '共享缓存（Redis）不可用。图片仍通过本地缓存和直接签名提供。',

@@ -26,7 +26,7 @@ const stats: MonitoringStats = {
   queue: { pending: 3, scheduled: 2 },
   workers: [{ id: 'w1', last_seen: NOW - 5, version: '0.1.0' }],
   nodes: [{ id: 'n1', last_seen: NOW - 3, version: '0.1.0' }],
-  redis: { topology: 'standalone' },
+  redis: { redis_topology: 'standalone' },
   tasks: { succeeded: 49, failed: 1, failure_rate: 0.02 },
   alerts: [{ code: 'queue_depth', level: 'warning', message: 'Queue depth above 100', value: 150, threshold: 100 }],
   degraded: false,
@@ -139,6 +139,14 @@ describe('AdminView', () => {
     expect(wrapper.get('[data-testid="stat-queue-depth"]').attributes('data-value')).toBe('3')
     expect(wrapper.get('[data-testid="stat-workers"]').attributes('data-value')).toBe('1')
     expect(wrapper.get('[data-testid="stat-failure-rate"]').text()).toContain('2.0%')
+    const deployment = wrapper.get('[data-testid="deployment-card"]')
+    expect(deployment.get('[data-testid="deployment-redis"]').attributes('data-topology')).toBe('standalone')
+    expect(
+      deployment.findAll('[data-testid="deployment-row"]').map((row) => [row.attributes('data-kind'), row.attributes('data-id')]),
+    ).toEqual([
+      ['node', 'n1'],
+      ['worker', 'w1'],
+    ])
 
     const alert = wrapper.get('[data-testid="alert"]')
     expect(alert.attributes('data-code')).toBe('queue_depth')
