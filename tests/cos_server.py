@@ -36,6 +36,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from .cos_processing import ProcessingError, is_rule
+from .cos_processing import apply as apply_rule
+
 SECRET_ID = "AKIDcosTestServer0000000000000000000"
 SECRET_KEY = "cosTestServerSecretKey0000000000"
 BUCKET = "images-1250000000"
@@ -400,10 +403,23 @@ class _Handler(BaseHTTPRequestHandler):
             elif self.command == "PUT":
                 stored = cos.put(key, body, headers.get("content-type"))
                 self._send(200, b"", {"ETag": stored.etag})
+            elif rules := [name for name, _ in query if is_rule(name)]:
+                self._processed(key, rules[0])
             else:
                 self._object(key, headers.get("range"))
         except CosError as err:
             self._error(err, path)
+
+    def _processed(self, key: str, rule: str) -> None:
+        with self.server.cos.lock:
+            obj = self.server.cos.objects.get(key)
+        if obj is None:
+            raise CosError(404, "NoSuchKey", "The specified key does not exist.")
+        try:
+            data, content_type = apply_rule(rule, obj.data)
+        except ProcessingError as error:
+            raise CosError(400, "InvalidArgument", error.message) from None
+        self._send(200, data, {"Content-Type": content_type, "ETag": obj.etag})
 
     def _object(self, key: str, range_header: str | None) -> None:
         with self.server.cos.lock:

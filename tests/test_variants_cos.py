@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from PIL import Image
 
 from api.storage import Capability
 from api.storage.variants import Variant, cos_rule
@@ -16,8 +18,20 @@ from .cos_server import cos_settings_for, cos_storage_for
 from .support import fetch
 
 KEY = "gallery/photo.jpg"
-DATA = b"\xff\xd8\xff" + b"p" * 4096
 VARIANT = Variant(320, "webp")
+
+
+def _jpeg(width: int, height: int, orientation: int = 1) -> bytes:
+    """A real photo-sized JPEG: the test server renders rules with Pillow, as 数据万象 would."""
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+DATA = _jpeg(800, 600)
 
 
 @pytest.fixture
@@ -37,7 +51,10 @@ def test_the_rule_is_in_the_url_and_in_the_signed_parameter_list(storage):
     assert url.endswith("&imageMogr2/thumbnail/320x/format/webp")
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     assert query["q-url-param-list"] == "imagemogr2%2fthumbnail%2f320x%2fformat%2fwebp"
-    assert fetch(url)[0] == 200  # the test server accepts it (and sends the original's bytes)
+    status, body = fetch(url)
+    assert status == 200  # the test server accepts it and renders the rule
+    with Image.open(io.BytesIO(body)) as variant:
+        assert (variant.format, variant.width, variant.height) == ("WEBP", 320, 240)
 
 
 def test_a_changed_or_stripped_rule_is_refused(storage):
@@ -128,15 +145,38 @@ def test_with_cdn_url_authentication_the_original_is_served(cos_server, settings
         cache.close()
 
 
-def test_proxy_with_a_width_streams_the_original_on_cos(storage, settings, clock):
+def test_proxy_with_a_width_streams_the_variant_the_store_renders(cos_server, storage, settings, clock):
     from api.app import create_app
 
     app = create_app(settings, clock=clock, storage=storage)
     try:
         client = app.test_client()
         response = client.get(f"/p/{KEY}?w=320&f=webp")
-        assert response.status_code == 200 and response.data == DATA
+        assert response.status_code == 200 and response.mimetype == "image/webp"
+        with Image.open(io.BytesIO(response.data)) as variant:
+            assert variant.width == 320
+        assert response.headers["ETag"] != client.get(f"/p/{KEY}").headers["ETag"]
         redirect = client.get(f"/i/{KEY}?w=320&f=webp")
         assert "imageMogr2/thumbnail/320x/format/webp" in redirect.headers["Location"]
+        cos_server.put("gallery/broken.jpg", b"not a jpeg", "image/jpeg")
+        broken = client.get("/p/gallery/broken.jpg?w=320&f=webp")
+        assert broken.status_code == 415 and broken.json["error"]["code"] == "unsupported_media_type"
     finally:
         app.extensions["url_cache"].close()
+
+
+def test_image_metadata_comes_from_image_info_and_a_tiny_upright_thumbnail(cos_server, storage):
+    from api.storage.image_meta import NOT_AN_IMAGE
+
+    assert Capability.IMAGE_META in storage.capabilities
+    meta = storage.image_meta(storage.head(KEY))
+    assert (meta.width, meta.height) == (800, 600) and len(meta.placeholder) > 10
+    cos_server.put("gallery/turned.jpg", _jpeg(800, 600, orientation=6), "image/jpeg")  # shown 90° turned
+    turned = storage.image_meta(storage.head("gallery/turned.jpg"))
+    assert (turned.width, turned.height) == (600, 800)
+    gets = cos_server.count("GET")
+    cos_server.put("gallery/broken.jpg", b"not a jpeg", "image/jpeg")
+    assert storage.image_meta(storage.head("gallery/broken.jpg")) == NOT_AN_IMAGE
+    cos_server.put("gallery/notes.txt", b"text", "text/plain")
+    assert storage.image_meta(storage.head("gallery/notes.txt")) == NOT_AN_IMAGE
+    assert cos_server.count("GET") == gets + 1  # a text object is not even asked about

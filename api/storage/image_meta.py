@@ -9,6 +9,7 @@ decode the same bytes, so the web app renders what this computes. Computed from 
 from __future__ import annotations
 
 import base64
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,14 +45,32 @@ def describe(path: Path, max_pixels: int) -> ImageMeta:
                 return NOT_AN_IMAGE
             width, height = _displayed_size(image)  # before `draft`, which shrinks the size
             image.draft("RGB", (HASH_INPUT * 2, HASH_INPUT * 2))
-            frame = ImageOps.exif_transpose(image)
-            frame = frame.convert("RGBA")
-            frame.thumbnail((HASH_INPUT, HASH_INPUT))
-            hashed = bytes(thumbhash.rgba_to_thumb_hash(frame.width, frame.height, list(frame.tobytes())))
+            return ImageMeta(width, height, placeholder_of(ImageOps.exif_transpose(image)))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         log.info("no image metadata for %s: %s", path.name, error)
         return NOT_AN_IMAGE
-    return ImageMeta(width, height, base64.b64encode(hashed).rstrip(b"=").decode("ascii"))
+
+
+def from_thumbnail(thumbnail: bytes, width: int, height: int) -> ImageMeta:
+    """Metadata from a store's own upright thumbnail and the original's stored size: when the
+    thumbnail stands the other way round, the original is turned by EXIF, so its displayed size
+    is the stored one swapped."""
+    try:
+        with Image.open(io.BytesIO(thumbnail)) as image:
+            if (image.width > image.height) != (width > height) and image.width != image.height:
+                width, height = height, width
+            return ImageMeta(width, height, placeholder_of(image))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        log.info("unreadable thumbnail: %s", error)
+        return ImageMeta(width, height, "")
+
+
+def placeholder_of(image: Image.Image) -> str:
+    """The ThumbHash of an upright image, base64 without padding."""
+    frame = image.convert("RGBA")
+    frame.thumbnail((HASH_INPUT, HASH_INPUT))
+    hashed = bytes(thumbhash.rgba_to_thumb_hash(frame.width, frame.height, list(frame.tobytes())))
+    return base64.b64encode(hashed).rstrip(b"=").decode("ascii")
 
 
 def _displayed_size(image: Image.Image) -> tuple[int, int]:
