@@ -4,6 +4,7 @@
  */
 import type { ComputedRef, MaybeRefOrGetter, Ref } from 'vue'
 
+import type { CachedUrl } from '@/utils/imageCache'
 import type { SmartImageMode, SmartImageSource } from '@/utils/imageDelivery'
 import type { DeliveryLimit } from '@/utils/imageProbe'
 import type { RetryPolicy } from '@/utils/imageRetry'
@@ -72,6 +73,8 @@ export interface UseSmartImageReturn {
   /** URL for the `<img>`; undefined until resolved. */
   src: Readonly<Ref<string | undefined>>
   source: Readonly<Ref<SmartImageSource | undefined>>
+  /** The resolved entry behind a signed `src` (its `variant` may be a wider cached one). */
+  entry: Readonly<Ref<CachedUrl | null>>
   /** Last failure: an `ApiError`, a `ResolveError` or an {@link ImageLoadError}. */
   error: Readonly<Ref<unknown>>
   /** Tries used since the last (re)start. */

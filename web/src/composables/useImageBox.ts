@@ -10,7 +10,9 @@
 import { useResizeObserver } from '@vueuse/core'
 import { computed, onMounted, ref, toValue, type MaybeRefOrGetter, type Ref } from 'vue'
 
-import { variantSettings, widthForBox, type VariantSpec } from '@/utils/variants'
+import { snapWidth, variantSettings, widthForBox, type VariantSpec } from '@/utils/variants'
+
+const FALLBACK_WIDTH = 480
 
 export interface UseImageBoxOptions {
   /** The original's width / height, when known (`object-fit: cover` of another ratio). */
@@ -52,9 +54,12 @@ export function useImageBox(root: Ref<HTMLElement | null>, options: UseImageBoxO
     if (box) update(box)
   })
 
-  const variant = computed<VariantSpec | null>(() =>
-    width.value ? { width: width.value, format: variantSettings.format } : null,
-  )
+  // Unmeasured (a DOM without layout): the first page's width, what a grid cell usually takes.
+  // A browser measures on mount, before the image can be seen, so it never gets here.
+  const variant = computed<VariantSpec>(() => ({
+    width: width.value || snapWidth(FALLBACK_WIDTH, variantSettings.ladder),
+    format: variantSettings.format,
+  }))
   const sizes = computed(() =>
     size.value.width > 0 ? `${Math.ceil(size.value.width)}px` : undefined,
   )

@@ -333,6 +333,7 @@ export function useSmartImage(
     state: readonly(state),
     src: readonly(src),
     source: readonly(source),
+    entry: shallowReadonly(entry),
     error: shallowReadonly(error),
     attempt: readonly(attempt),
     waitingUntil: readonly(waitingUntil),

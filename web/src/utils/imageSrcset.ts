@@ -5,7 +5,7 @@
  * needs a resolve, so it is the one candidate the cell asked for (its box × devicePixelRatio).
  */
 import { stableUrl, type SmartImageSource } from './imageDelivery'
-import { snapWidth, type VariantSpec } from './variants'
+import { parseVariantTag, snapWidth, type VariantSpec } from './variants'
 
 export interface SrcsetInput {
   source: SmartImageSource | undefined
@@ -16,11 +16,15 @@ export interface SrcsetInput {
   ladder: readonly number[]
   /** The original's width in px, when known: no candidate past its ladder step. */
   sourceWidth?: number | null
+  /** Of a signed `src`: the variant tag its entry was cached as (a wider one may stand in). */
+  entryVariant?: string
 }
 
-export function srcsetFor({ source, src, key, variant, ladder, sourceWidth }: SrcsetInput) {
+export function srcsetFor(input: SrcsetInput): string | undefined {
+  const { source, src, key, variant, ladder, sourceWidth } = input
   if (!src || !source || variant.width === null) return undefined
-  const own = `${src} ${variant.width}w`
+  const width = (source === 'signed' && parseVariantTag(input.entryVariant)?.width) || variant.width
+  const own = `${src} ${width}w`
   // A retry or the proxy fallback carries extra parameters: only that URL, as it is.
   if (source === 'signed' || src !== stableUrl(source, key, 0, variant)) return own
   const top = sourceWidth ? snapWidth(sourceWidth, ladder) : Infinity
