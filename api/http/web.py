@@ -69,8 +69,10 @@ def _script(payload: dict) -> str:
 
 
 def _preloads(payload: dict) -> str:
-    """`<link rel="preload">` of the first images' URLs, the ones the grid's first cells use."""
-    urls = [item["url"] for item in payload["listing"]["items"] if item.get("url")][:FIRST_PAGE_PRELOADS]
+    """`<link rel="preload">` of the first images' URLs, the ones the grid's first cells use;
+    not of an object the server could not read as an image (no size): its variant would fail."""
+    items = payload["listing"]["items"]
+    urls = [item["url"] for item in items if item.get("url") and item.get("width")][:FIRST_PAGE_PRELOADS]
     return "".join(
         f'<link rel="preload" as="image" href="{html_escape.escape(url, quote=True)}" fetchpriority="high">'
         for url in urls
