@@ -51,7 +51,7 @@ import { useDeliveryLimit, useImageResolver } from '@/utils/imageServices'
 import { withApiBase } from '@/utils/keys'
 import { isPermanentResolveFailure } from '@/utils/resolver'
 import { defaultClock, defaultTimers, type TimerId } from '@/utils/timers'
-import { ORIGINAL, variantTag } from '@/utils/variants'
+import { ORIGINAL, parseVariantTag, variantTag } from '@/utils/variants'
 
 import { useRefreshTimer } from './useRefreshTimer'
 
@@ -192,9 +192,10 @@ export function useSmartImage(
     }
     // A 429 says nothing about the URL; any other failure does.
     if ((source.value === 'signed' || source.value === undefined) && !rateLimitOf(reason)?.seen) {
-      // Nobody else should be handed the URL that just failed.
+      // Nobody else should be handed the URL that just failed (a wider one may have stood in).
+      const failed = (entry.value && parseVariantTag(entry.value.variant ?? 'original')) || currentVariant()
       entry.value = null
-      void resolver.invalidate(key, currentVariant()).catch(() => {})
+      void resolver.invalidate(key, failed).catch(() => {})
     }
     switch (step.action) {
       case 'retry': {
