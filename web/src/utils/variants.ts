@@ -91,6 +91,16 @@ export function acceptableTags(
 }
 
 /**
+ * Source types every store makes variants from (the local store's Pillow list; COS does more).
+ * Anything else (a GIF animation, an SVG) is shown as stored: a variant of it would be refused.
+ */
+const VARIANT_SOURCES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/bmp'])
+
+export function makesVariants(contentType: string | null | undefined): boolean {
+  return VARIANT_SOURCES.has((contentType ?? '').split(';')[0]!.trim().toLowerCase())
+}
+
+/**
  * The ladder and the grid's format in use on this page. The format is what the server
  * negotiated for the embedded first page from the navigation's `Accept` (AVIF, else WebP),
  * asked for by name afterwards: the JSON API's own `Accept` names no image type.

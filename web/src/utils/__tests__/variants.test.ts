@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   acceptableTags,
   DEFAULT_LADDER,
+  makesVariants,
   normalizeLadder,
   parseVariantTag,
   snapWidth,
@@ -50,6 +51,11 @@ describe('variants', () => {
     expect(preview).toEqual(['w1600.webp', 'w1920.webp', 'w2560.webp'])
     expect(preview).not.toContain('w480.webp')
     expect(acceptableTags({ width: null, format: 'original' })).toEqual(['original'])
+  })
+
+  it('makes variants of photos and pictures, not of animations or drawings', () => {
+    expect(['image/jpeg', 'image/png', 'image/webp', 'IMAGE/AVIF; q=1'].map(makesVariants)).toEqual([true, true, true, true])
+    expect(['image/gif', 'image/svg+xml', '', null].map(makesVariants)).toEqual([false, false, false, false])
   })
 
   it('takes the ladder and format the server gives, ignoring junk', () => {
