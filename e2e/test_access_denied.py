@@ -4,9 +4,9 @@ storage refuses it, with no more forced re-resolves and no proxy fallback.
 The local backend refuses a key whose file is a symlink out of the store root (AccessDenied:
 HTTP 403, `access_denied`), and its listing skips such entries. So the key starts as a plain file,
 listed with its metadata (the listing seeds the cache), and becomes a link out of the root right
-after the listing answered, as when an object is replaced in the store: the page's first lookup
-gets a signed URL; that URL answers 403, and the forced re-resolve a failed image calls for asks
-storage, which refuses. `access_denied` is permanent, like `not_found`:
+after the listing answered (the first page, embedded in index.html), as when an object is
+replaced in the store: the page got a signed URL with the listing; that URL answers 403, and the
+forced re-resolve a failed image calls for asks storage, which refuses. `access_denied` is permanent, like `not_found`:
 asking again cannot help, and the proxy reads through the same storage. So storage is asked
 about the key once, the one `access_denied` answer is the last lookup of the key, and nothing
 goes to `/p/<key>`.
@@ -64,7 +64,8 @@ def test_refused_object_costs_one_storage_head_and_no_proxy(
                 (images / DENIED).symlink_to(outside)
             route.fulfill(response=listing)
 
-        page.route(re.compile(r"/api/v1/images\?"), refuse_after_listing)
+        # The listing comes with index.html (its first page), or from the API where it does not.
+        page.route(re.compile(r"/(\?prefix=|api/v1/images\?)"), refuse_after_listing)
 
         open_gallery(page, steady_stack.base_url, f"?prefix={PREFIX}")
         assert DENIED in on_screen_keys(page)

@@ -1,7 +1,8 @@
 """Gallery journeys on a stack with one-day signing windows, so no URL rolls over mid-test.
 
-- Cold: the first screen's images all load, their URLs were looked up in batches, and
-  scrolling loads the next page of the listing.
+- Cold: the first screen's images all load with URLs that came embedded in index.html (no
+  listing, no lookup), and scrolling loads the next page of the listing, whose URLs come with
+  it; lookups, if any, go in batches.
 - Warm reload: IndexedDB answers every lookup and the browser cache every image.
 """
 
@@ -22,6 +23,8 @@ PAGE_SIZE = 60  # ImageGrid's listing page
 def test_first_screen_loads_with_batched_lookups_and_scrolling_loads_the_next_page(page, steady_stack):
     record_lcp(page)
     network = Network.watch(page)
+    listings: list[str] = []
+    page.on("request", lambda r: listings.append(r.url) if "/api/v1/images" in r.url else None)
     open_gallery(page, steady_stack.base_url)
     first_screen = on_screen_keys(page)
     assert len(first_screen) >= 8, f"a 1280x720 screen shows more than {len(first_screen)} images"
@@ -31,8 +34,9 @@ def test_first_screen_loads_with_batched_lookups_and_scrolling_loads_the_next_pa
     lcp = read_lcp(page)  # before any scrolling: user input ends LCP
     network.settle(page)
 
+    # index.html carried the first page and its URLs: the first screen asked the API nothing.
     looked_up = network.looked_up_keys()
-    assert set(first_screen) <= looked_up
+    assert not set(first_screen) & looked_up and listings == []
     sizes = [len(lookup.keys) for lookup in network.lookups]
     assert all(size <= 100 for size in sizes), sizes
     assert len(network.lookups) <= max_batches(len(looked_up)), (
@@ -60,6 +64,7 @@ def test_first_screen_loads_with_batched_lookups_and_scrolling_loads_the_next_pa
     with page.expect_response(lambda r: "/api/v1/images" in r.url and "cursor=" in r.url) as listing:
         cards.nth(PAGE_SIZE - 1).scroll_into_view_if_needed()
     assert listing.value.status == 200
+    assert "width=" in listing.value.url  # the next page brings its URLs along
     expect(cards).to_have_count(2 * PAGE_SIZE)
     cards.nth(PAGE_SIZE + 6).scroll_into_view_if_needed()
     next_screen = [k for k in on_screen_keys(page) if k not in first_screen]
@@ -137,7 +142,7 @@ def test_warm_reload_needs_no_lookup_and_no_image_bytes(page, steady_stack):
 
 
 def _resolved_urls(page) -> dict[str, dict]:
-    """What the page's IndexedDB holds: key -> {url, expires_at, refresh_at}."""
+    """What the page's IndexedDB holds for the grid: key -> {url, variant, expires_at, refresh_at}."""
     return page.evaluate(
         """async () => {
             const names = (await indexedDB.databases()).map((d) => d.name)
@@ -151,7 +156,8 @@ def _resolved_urls(page) -> dict[str, dict]:
                         const r = db.transaction(store).objectStore(store).getAll()
                         r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error)
                     })
-                    for (const row of rows) if (row && row.key && row.url) out[row.key] = row
+                    // The grid's entries: a key's variant URL (`row.variant`); the original's has none.
+                    for (const row of rows) if (row && row.key && row.url && row.variant) out[row.key] = row
                 }
                 db.close()
             }

@@ -3,7 +3,8 @@ is restored and the retry button brings the picture back.
 
 The object is corrupted (bytes that are no image), not removed: a removed object is a permanent
 `not_found` for the resolver, which rightly stops at once; a corrupt one keeps resolving while
-its signed URL fails to decode, which is the path through retries and the proxy. The one-day
+its signed URL fails (the grid asks for a variant, which the server refuses to render from bytes
+that are no image: 415/422), which is the path through retries and the proxy. The one-day
 windows of `steady_stack` make sure no URL rollover rescues the retry: it must work within the
 window in which the bad bytes were seen (and cached by the browser).
 """
@@ -28,7 +29,8 @@ def _first_screen_key(stack) -> str:
     return listing["items"][2]["key"]  # top row of the grid
 
 
-def test_broken_object_falls_back_to_proxy_then_error_slot_and_retry_recovers(page, steady_stack):
+def test_broken_object_falls_back_to_proxy_then_error_slot_and_retry_recovers(page, steady_stack, console):
+    console.allow(r"Failed to load resource: the server responded with a status of 41[5]|422")
     key = _first_screen_key(steady_stack)
     path = steady_stack.images_dir / key
     original = path.read_bytes()
@@ -48,7 +50,8 @@ def test_broken_object_falls_back_to_proxy_then_error_slot_and_retry_recovers(pa
         kinds = [r.kind for r in mine]
         assert kinds[0] == "signed" and kinds[-1] == "proxy", kinds
         assert kinds.count("proxy") == 1 and kinds.count("signed") >= 4, kinds
-        assert all(r.status == 200 for r in mine)  # served fine: the bytes are what is wrong
+        # Served, or refused as no image by the variant renderer: the bytes are what is wrong.
+        assert all(r.status in (200, 415, 422) for r in mine), [(r.kind, r.status) for r in mine]
         forced = [lookup for lookup in network.lookups if key in lookup.keys and lookup.refresh]
         assert len(forced) == 3, [(lookup.keys, lookup.refresh) for lookup in network.lookups if key in lookup.keys]
         assert [round(b.at - a.at, 1) >= 0.3 for a, b in itertools.pairwise(forced)] == [True, True]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
-from api.http.web import FIRST_PAGE_ID, _script
+from api.http.web import FIRST_PAGE_ID, FIRST_PAGE_PRELOADS, _script
 
 from .test_variants import PHOTO, photos, renderer, vstorage  # noqa: F401 - fixtures
 
@@ -88,3 +89,23 @@ def test_embedded_json_cannot_close_its_element():
     assert script.count("</script>") == 1 and "<script>" not in script.removeprefix("<script")
     inner = script.split(">", 1)[1].rsplit("</script>", 1)[0]
     assert json.loads(inner) == {"key": "a</script><script>alert(1)</script>&"}
+
+
+def test_the_first_page_names_the_ladder_and_preloads_its_first_images(web):
+    response = web.get("/?prefix=album/", headers={"Accept": "text/html,image/webp,*/*;q=0.8"})
+    page = _embedded(response)
+    assert page is not None and page["widths"] == list(web.application.extensions["settings"].variant_widths)
+    preloads = re.findall(r'<link rel="preload" as="image" href="([^"]+)" fetchpriority="high">', response.text)
+    images = [item for item in page["listing"]["items"] if item["width"]]
+    assert len(images) < len(page["listing"]["items"])  # the broken file is listed, not preloaded
+    assert preloads and len(preloads) <= FIRST_PAGE_PRELOADS
+    # The very URLs the grid's first cells use (HTML-escaped in the attribute), in listing order.
+    assert [html.unescape(url) for url in preloads] == [item["url"] for item in images][: len(preloads)]
+    assert response.text.index('rel="preload"') < response.text.index("</head>")
+    for url in preloads:
+        assert web.get(html.unescape(url)).status_code == 200
+
+
+def test_no_preload_without_a_first_page(web):
+    assert 'rel="preload"' not in web.get("/admin").text
+    assert 'rel="preload"' not in web.get("/?prefix=../etc").text

@@ -9,12 +9,14 @@ so a reference runs in the same process, under the same gunicorn settings, hooks
 - `/bench/naive/<key>`: the straw man, SDK `get_presigned_url` plus a HEAD on every request
   (COS backend only).
 - `/bench/baseline`: a page of plain `<img>` tags signed afresh on every load.
+- `/bench/plain`: a page of plain `<img src="/i/<key>">` tags (row 14's reference).
 """
 
 from __future__ import annotations
 
 import html
 import time
+from urllib.parse import quote
 
 from flask import Flask, Response, abort, jsonify, request
 
@@ -66,7 +68,18 @@ def create_bench_app() -> Flask:
         )
         return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
+    def plain():
+        prefix = request.args.get("prefix", "demo/")
+        page = storage.list(prefix, None, min(1000, int(request.args.get("n", "24"))))
+        variant = f"?w={int(request.args['w'])}&f=auto" if request.args.get("w") else ""
+        tags = "\n".join(
+            f'<img src="/i/{html.escape(quote(item.key))}{html.escape(variant)}" alt="">' for item in page.items
+        )
+        body = f"<!doctype html><html><head><meta charset='utf-8'><title>plain</title></head><body>{tags}</body></html>"
+        return Response(body, mimetype="text/html", headers={"Cache-Control": "no-cache"})
+
     app.add_url_rule("/bench/noop/<path:key>", "bench_noop", noop)
+    app.add_url_rule("/bench/plain", "bench_plain", plain)
     app.add_url_rule("/bench/naive/<path:key>", "bench_naive", naive)
     app.add_url_rule("/bench/baseline", "bench_baseline", baseline)
     return app

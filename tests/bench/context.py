@@ -23,6 +23,7 @@ DB_PRE_SMALL = 10
 DB_PRE_LARGE = 11
 DB_SOAK = 12
 DB_LIMITS = 13
+DB_GALLERY = 3  # row 18's node, on the photo album
 
 
 @dataclass

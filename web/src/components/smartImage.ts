@@ -39,6 +39,26 @@ export interface SmartImageProps {
   height?: number | string
   /** Box ratio (`1.5`, `'4 / 3'`) when the size is not known in pixels; prevents layout shift. */
   aspectRatio?: number | string
+  /**
+   * `fit`: a variant as wide as the box × devicePixelRatio (snapped to the server's ladder),
+   * measured on mount; `original`: the file as stored.
+   * @default 'original'
+   */
+  variant?: 'fit' | 'original'
+  /** The image's ThumbHash (base64), shown until its bytes arrive. */
+  placeholder?: string | null
+  /**
+   * The original's size in px (listing `width`/`height`): reserves the box at its ratio when
+   * no `aspectRatio` is given, and caps the `srcset`.
+   */
+  sourceWidth?: number | null
+  sourceHeight?: number | null
+  /**
+   * `first-screen`: when in the viewport on mount, load at once with `fetchpriority="high"`
+   * (else lazy); `high`: always so; `auto`: lazy.
+   * @default 'auto'
+   */
+  priority?: 'auto' | 'first-screen' | 'high'
 }
 
 export interface SmartImageEmits {

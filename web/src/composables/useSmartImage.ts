@@ -34,102 +34,31 @@ import {
   shallowRef,
   toValue,
   watch,
-  type ComputedRef,
   type MaybeRefOrGetter,
-  type Ref,
 } from 'vue'
 
 import type { CachedUrl } from '@/utils/imageCache'
 import {
   firstSource,
   ImageLoadError,
+  proxyFallbackUrl,
   stableUrl,
-  type SmartImageMode,
   type SmartImageSource,
 } from '@/utils/imageDelivery'
-import type { DeliveryLimit, ImageRateLimit } from '@/utils/imageProbe'
-import { nextStep, rateLimitOf, retryPolicy, waitSpread, type RetryPolicy } from '@/utils/imageRetry'
+import type { ImageRateLimit } from '@/utils/imageProbe'
+import { nextStep, rateLimitOf, retryPolicy, waitSpread } from '@/utils/imageRetry'
 import { useDeliveryLimit, useImageResolver } from '@/utils/imageServices'
-import { proxyUrl, withApiBase } from '@/utils/keys'
-import { isPermanentResolveFailure, type Resolver } from '@/utils/resolver'
-import { defaultClock, defaultTimers, type Clock, type TimerId, type Timers } from '@/utils/timers'
+import { withApiBase } from '@/utils/keys'
+import { isPermanentResolveFailure } from '@/utils/resolver'
+import { defaultClock, defaultTimers, type TimerId } from '@/utils/timers'
+import { ORIGINAL, parseVariantTag, variantTag } from '@/utils/variants'
 
 import { useRefreshTimer } from './useRefreshTimer'
 
+import type { SmartImageState, UseSmartImageOptions, UseSmartImageReturn } from './smartImageContract'
+
 export { ImageLoadError, type SmartImageMode, type SmartImageSource } from '@/utils/imageDelivery'
-
-export type SmartImageState = 'idle' | 'resolving' | 'loading' | 'loaded' | 'error'
-
-/** Options; the retry ones (`retries`, `retryDelay`, …) are documented on {@link RetryPolicy}. */
-export interface UseSmartImageOptions extends Partial<RetryPolicy> {
-  /**
-   * Delivery mode.
-   * @default 'auto'
-   */
-  mode?: MaybeRefOrGetter<SmartImageMode>
-  /**
-   * Start once this is true (lazy loading passes "has been near the viewport").
-   * @default true
-   */
-  active?: MaybeRefOrGetter<boolean>
-  /**
-   * Whether the image is on screen now. The URL is re-resolved at `refresh_at` only while
-   * visible; an image scrolled back into view after its `refresh_at` is refreshed at once.
-   * @default the value of `active`
-   */
-  visible?: MaybeRefOrGetter<boolean>
-  /**
-   * Resolver to use.
-   * @default the provided one, else the app-wide resolver over the IndexedDB cache
-   */
-  resolver?: Pick<Resolver, 'resolve' | 'invalidate'>
-  /**
-   * The delivery routes' shared rate-limit wait and the probe of a failed `<img>` URL.
-   * @default the provided one, else the app-wide one
-   */
-  deliveryLimit?: DeliveryLimit
-  /**
-   * Re-resolve this many ms before `refresh_at`. The backend issues a newer URL exactly at
-   * `refresh_at` and keeps the current one valid for at least an hour after it, so asking
-   * earlier only returns the same URL again; keep 0 unless a backend means something else.
-   * @default 0
-   */
-  refreshLead?: number
-  /**
-   * Never re-resolve a visible image more often than this (ms), whatever `refresh_at` says.
-   * @default 30_000
-   */
-  minRefreshInterval?: number
-  /** @default setTimeout / clearTimeout */
-  timers?: Timers
-  /** @default Date.now */
-  clock?: Clock
-  onLoad?: (src: string) => void
-  onError?: (error: unknown) => void
-}
-
-export interface UseSmartImageReturn {
-  state: Readonly<Ref<SmartImageState>>
-  /** URL for the `<img>`; undefined until resolved. */
-  src: Readonly<Ref<string | undefined>>
-  source: Readonly<Ref<SmartImageSource | undefined>>
-  /** Last failure: an `ApiError`, a `ResolveError` or an {@link ImageLoadError}. */
-  error: Readonly<Ref<unknown>>
-  /** Tries used since the last (re)start. */
-  attempt: Readonly<Ref<number>>
-  /** While a rate limit is waited out: when the next try goes (ms since the epoch); else null. */
-  waitingUntil: Readonly<Ref<number | null>>
-  /** Changes whenever the `<img>` must be (re)created; use it as its `key`. */
-  loadId: Readonly<Ref<number>>
-  isLoading: ComputedRef<boolean>
-  isReady: ComputedRef<boolean>
-  /** Starts over from the beginning: resolve, load, the full number of tries. */
-  retry: () => void
-  /** Call from the `<img>` `load` event, passing the `loadId` it was rendered with. */
-  onImageLoad: (loadId?: number) => void
-  /** Call from the `<img>` `error` event, passing the `loadId` it was rendered with. */
-  onImageError: (loadId?: number) => void
-}
+export type { SmartImageState, UseSmartImageOptions, UseSmartImageReturn } from './smartImageContract'
 
 export function useSmartImage(
   imageKey: MaybeRefOrGetter<string>,
@@ -137,6 +66,7 @@ export function useSmartImage(
 ): UseSmartImageReturn {
   const {
     mode = 'auto',
+    variant = ORIGINAL,
     active = true,
     visible = active,
     resolver = useImageResolver(),
@@ -176,6 +106,7 @@ export function useSmartImage(
   let lastEtag: string | null = null
 
   const currentMode = () => toValue(mode)
+  const currentVariant = () => toValue(variant)
 
   const refreshTimer = useRefreshTimer({
     due: () =>
@@ -204,13 +135,13 @@ export function useSmartImage(
   /** Loads a URL of kind `kind`: a signed one is resolved first (`refresh` re-validates). */
   function loadFrom(kind: SmartImageSource, refresh: boolean) {
     if (kind !== 'signed') {
-      load(kind, stableUrl(kind, toValue(imageKey), attempt.value))
+      load(kind, stableUrl(kind, toValue(imageKey), attempt.value, currentVariant()))
       return
     }
     const run = generation
     state.value = 'resolving'
     lastRefresh = refresh
-    resolver.resolve(toValue(imageKey), { refresh }).then(
+    resolver.resolve(toValue(imageKey), { refresh, variant: currentVariant() }).then(
       (resolved) => {
         if (run !== generation) return
         entry.value = resolved
@@ -261,9 +192,10 @@ export function useSmartImage(
     }
     // A 429 says nothing about the URL; any other failure does.
     if ((source.value === 'signed' || source.value === undefined) && !rateLimitOf(reason)?.seen) {
-      // Nobody else should be handed the URL that just failed.
+      // Nobody else should be handed the URL that just failed (a wider one may have stood in).
+      const failed = (entry.value && parseVariantTag(entry.value.variant ?? 'original')) || currentVariant()
       entry.value = null
-      void resolver.invalidate(key).catch(() => {})
+      void resolver.invalidate(key, failed).catch(() => {})
     }
     switch (step.action) {
       case 'retry': {
@@ -278,7 +210,7 @@ export function useSmartImage(
       }
       case 'proxy':
         usedProxyFallback = true
-        load('proxy', proxyUrl(key, lastEtag))
+        load('proxy', proxyFallbackUrl(key, lastEtag, currentVariant()))
         break
       case 'fail':
         fail(reason)
@@ -340,7 +272,7 @@ export function useSmartImage(
   /** A visible image's `refresh_at` has come: fetch the next URL past the cache. */
   function refreshUrl() {
     const run = generation
-    resolver.resolve(toValue(imageKey), { bypassCache: true }).then(
+    resolver.resolve(toValue(imageKey), { bypassCache: true, variant: currentVariant() }).then(
       (resolved) => {
         if (run !== generation || state.value !== 'loaded') return
         entry.value = resolved
@@ -369,7 +301,7 @@ export function useSmartImage(
   }
 
   watch(
-    () => [toValue(imageKey), currentMode()] as const,
+    () => [toValue(imageKey), currentMode(), variantTag(currentVariant())] as const,
     () => {
       if (toValue(active)) start()
       else {
@@ -402,6 +334,7 @@ export function useSmartImage(
     state: readonly(state),
     src: readonly(src),
     source: readonly(source),
+    entry: shallowReadonly(entry),
     error: shallowReadonly(error),
     attempt: readonly(attempt),
     waitingUntil: readonly(waitingUntil),

@@ -65,6 +65,7 @@ const en = {
     countSoFar: '{n} image loaded | {n} images loaded',
     countAll: '{n} image | {n} images',
     open: 'Open {name}',
+    viewOriginal: 'Open the original',
     select: 'Select {name}',
     selected: '{n} selected | {n} selected',
     selectAll: 'Select all loaded',

@@ -62,6 +62,7 @@ const zhCN: Messages = {
     countSoFar: '已加载 {n} 张图片',
     countAll: '共 {n} 张图片',
     open: '打开 {name}',
+    viewOriginal: '查看原图',
     select: '选择 {name}',
     selected: '已选择 {n} 张',
     selectAll: '全选已加载',

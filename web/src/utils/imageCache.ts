@@ -28,7 +28,7 @@ import { deleteStale, openUrlDb, STORE, trimToBound, type UrlDb } from './imageC
 import { MemoryLru } from './memoryLru'
 import { defaultClock, type Clock } from './timers'
 
-export type { CachedUrl } from './imageCacheEntry'
+export { cacheId, type CachedUrl } from './imageCacheEntry'
 
 export interface ImageCacheOptions {
   /**
@@ -65,15 +65,19 @@ export interface ImageCacheOptions {
   onFallback?: (error: unknown) => void
 }
 
+/**
+ * Entries are found by id: {@link cacheId}(key, variant), which is the key itself for the
+ * original. A variant's URL is only ever served for that variant.
+ */
 export interface ImageCache {
-  /** The entry for `key` if its `refresh_at` is still ahead. */
-  get(key: string): Promise<CachedUrl | undefined>
-  /** Usable entries for any of `keys`, read in one transaction. */
-  getMany(keys: readonly string[]): Promise<Map<string, CachedUrl>>
+  /** The entry of `id` if its `refresh_at` is still ahead. */
+  get(id: string): Promise<CachedUrl | undefined>
+  /** Usable entries for any of `ids`, by id, read in one transaction. */
+  getMany(ids: readonly string[]): Promise<Map<string, CachedUrl>>
   set(entry: CachedUrl): Promise<void>
   /** Stores entries in one transaction, then evicts down to the bound. */
   setMany(entries: readonly CachedUrl[]): Promise<void>
-  delete(key: string): Promise<void>
+  delete(id: string): Promise<void>
   clear(): Promise<void>
   /** Removes entries past `refresh_at` and trims to the bound; returns how many went. */
   sweep(): Promise<number>
@@ -164,32 +168,33 @@ class IdbImageCache implements ImageCache {
     }
   }
 
-  async get(key: string): Promise<CachedUrl | undefined> {
-    return (await this.getMany([key])).get(key)
+  async get(id: string): Promise<CachedUrl | undefined> {
+    return (await this.getMany([id])).get(id)
   }
 
-  async getMany(keys: readonly string[]): Promise<Map<string, CachedUrl>> {
-    await this.ready
+  async getMany(ids: readonly string[]): Promise<Map<string, CachedUrl>> {
+    // The memory layer answers before IndexedDB is open: entries seeded from the page (the
+    // embedded first page) are served at once, not after the database opens.
     const now = this.clock()
     const found = new Map<string, CachedUrl>()
     const missing: string[] = []
     const touches: StoredEntry[] = []
     const staleInMemory: string[] = []
 
-    for (const key of new Set(keys)) {
-      const entry = this.memory.peek(key)
+    for (const id of new Set(ids)) {
+      const entry = this.memory.peek(id)
       if (!entry) {
-        missing.push(key)
+        missing.push(id)
       } else if (isUsable(entry, now)) {
-        found.set(key, publicView(entry))
+        found.set(id, publicView(entry))
         if (touchDue(entry, now, this.touchIntervalMs)) {
           entry.accessed_at = now
           touches.push(entry)
         }
         this.memory.bump(entry)
       } else {
-        this.memory.delete(key)
-        staleInMemory.push(key)
+        this.memory.delete(id)
+        staleInMemory.push(id)
       }
     }
     if (!missing.length && !touches.length && !staleInMemory.length) return found
@@ -198,23 +203,23 @@ class IdbImageCache implements ImageCache {
       const tx = db.transaction(STORE, 'readwrite')
       const store = tx.objectStore(STORE)
       const writes: Promise<unknown>[] = []
-      const reads = missing.map(async (key) => {
-        const entry = await store.get(key)
+      const reads = missing.map(async (id) => {
+        const entry = await store.get(id)
         if (!isStoredEntry(entry)) {
-          if (entry !== undefined) writes.push(store.delete(key))
+          if (entry !== undefined) writes.push(store.delete(id))
           return
         }
         if (!isUsable(entry, now)) {
-          writes.push(store.delete(key))
+          writes.push(store.delete(id))
           return
         }
         const fresh = { ...entry, accessed_at: now }
         if (touchDue(entry, now, this.touchIntervalMs)) writes.push(store.put(fresh))
         this.memory.set(fresh)
-        found.set(key, publicView(fresh))
+        found.set(id, publicView(fresh))
       })
       for (const entry of touches) writes.push(store.put({ ...entry }))
-      for (const key of staleInMemory) writes.push(store.delete(key))
+      for (const id of staleInMemory) writes.push(store.delete(id))
       await Promise.all(reads)
       await Promise.all([...writes, tx.done])
     }, undefined)
@@ -226,7 +231,7 @@ class IdbImageCache implements ImageCache {
   }
 
   async setMany(entries: readonly CachedUrl[]): Promise<void> {
-    await this.ready
+    // Memory first, at once (before IndexedDB is open): a seeded entry is served right away.
     const now = this.clock()
     const fresh = entries.filter((e) => isUsable(e, now)).map((e) => toStoredEntry(e, now))
     if (!fresh.length) return
@@ -240,12 +245,12 @@ class IdbImageCache implements ImageCache {
 
   /** Deletes least recently used entries until at most `maxEntries` remain. */
   private trim(db: UrlDb): Promise<number> {
-    return trimToBound(db, this.maxEntries, (key) => this.memory.delete(key))
+    return trimToBound(db, this.maxEntries, (id) => this.memory.delete(id))
   }
 
-  async delete(key: string): Promise<void> {
-    this.memory.delete(key)
-    await this.withDb((db) => db.delete(STORE, key), undefined)
+  async delete(id: string): Promise<void> {
+    this.memory.delete(id)
+    await this.withDb((db) => db.delete(STORE, id), undefined)
   }
 
   async clear(): Promise<void> {

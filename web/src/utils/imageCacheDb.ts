@@ -8,10 +8,12 @@ import { wrap, type DBSchema, type IDBPDatabase } from 'idb'
 import type { StoredEntry } from './imageCacheEntry'
 
 export const STORE = 'urls'
-const DB_VERSION = 1
+// 2: entries keyed by (key, variant) `id`; a version-1 store (keyed by key) is dropped: a cache.
+const DB_VERSION = 2
 
 interface UrlCacheSchema extends DBSchema {
   urls: {
+    /** `cacheId(key, variant)` */
     key: string
     value: StoredEntry
     indexes: { 'by-accessed': number; 'by-refresh': number }
@@ -34,11 +36,10 @@ function openOn(factory: IDBFactory, name: string, hooks: OpenUrlDbOptions): Pro
   const request = factory.open(name, DB_VERSION)
   request.addEventListener('upgradeneeded', () => {
     const db = request.result
-    if (!db.objectStoreNames.contains(STORE)) {
-      const store = db.createObjectStore(STORE, { keyPath: 'key' })
-      store.createIndex('by-accessed', 'accessed_at')
-      store.createIndex('by-refresh', 'refresh_at')
-    }
+    if (db.objectStoreNames.contains(STORE)) db.deleteObjectStore(STORE)
+    const store = db.createObjectStore(STORE, { keyPath: 'id' })
+    store.createIndex('by-accessed', 'accessed_at')
+    store.createIndex('by-refresh', 'refresh_at')
   })
   const opening = wrap(request) as unknown as Promise<UrlDb>
   opening
@@ -92,12 +93,12 @@ export async function deleteStale(db: UrlDb, nowSeconds: number): Promise<number
 
 /**
  * Deletes least recently used entries until at most `maxEntries` remain, telling `onEvict` each
- * key that went; returns how many went.
+ * id that went; returns how many went.
  */
 export async function trimToBound(
   db: UrlDb,
   maxEntries: number,
-  onEvict: (key: string) => void,
+  onEvict: (id: string) => void,
 ): Promise<number> {
   const tx = db.transaction(STORE, 'readwrite')
   let excess = (await tx.store.count()) - maxEntries

@@ -3,9 +3,14 @@
  * cache layers (memory and IndexedDB) apply, kept apart from how each layer stores entries.
  */
 
-/** What the cache keeps per key: the part of a resolve response that matters to the browser. */
+/** What the cache keeps per (key, variant): the part of a resolve response the browser needs. */
 export interface CachedUrl {
   key: string
+  /**
+   * The variant asked for (`w480.webp`, see `variants.ts`); absent: the original. The entry's
+   * id is (key, variant), so a grid cell's 480w URL is never handed to the preview.
+   */
+  variant?: string
   url: string
   /** Epoch seconds after which the URL stops working. */
   expires_at: number
@@ -14,10 +19,24 @@ export interface CachedUrl {
   etag: string | null
 }
 
-/** An entry as stored: the public fields plus when it was last used. */
+/** An entry as stored: the public fields plus its id and when it was last used. */
 export interface StoredEntry extends CachedUrl {
+  /** {@link cacheId} of key and variant: the IndexedDB key path and the memory layer's key. */
+  id: string
   /** Epoch milliseconds of the last recorded use, for LRU eviction. */
   accessed_at: number
+}
+
+/**
+ * The id of (key, variant): the key itself for the original, else key, U+0001, tag. Keys never
+ * hold control characters (the backend refuses them), so no two pairs share an id.
+ */
+export function cacheId(key: string, variant: string | undefined = 'original'): string {
+  return variant === 'original' ? key : `${key}\u0001${variant}`
+}
+
+export function idOf(entry: Pick<CachedUrl, 'key' | 'variant'>): string {
+  return cacheId(entry.key, entry.variant)
 }
 
 /**
@@ -25,22 +44,26 @@ export interface StoredEntry extends CachedUrl {
  * entry its access time), with a missing etag as `null`.
  */
 export function toCachedUrl(
-  source: Omit<CachedUrl, 'etag'> & { etag?: string | null },
+  source: Omit<CachedUrl, 'etag' | 'variant'> & { etag?: string | null },
+  variant?: string,
 ): CachedUrl {
-  return {
+  const entry: CachedUrl = {
     key: source.key,
     url: source.url,
     expires_at: source.expires_at,
     refresh_at: source.refresh_at,
     etag: source.etag ?? null,
   }
+  if (variant !== undefined && variant !== 'original') entry.variant = variant
+  return entry
 }
 
 export function toStoredEntry(entry: CachedUrl, accessedAt: number): StoredEntry {
-  return { ...toCachedUrl(entry), accessed_at: accessedAt }
+  const fields = toCachedUrl(entry, entry.variant)
+  return { ...fields, id: idOf(fields), accessed_at: accessedAt }
 }
 
-export function publicView({ accessed_at: _accessed, ...entry }: StoredEntry): CachedUrl {
+export function publicView({ accessed_at: _accessed, id: _id, ...entry }: StoredEntry): CachedUrl {
   return entry
 }
 
@@ -52,7 +75,9 @@ export function isStoredEntry(value: unknown): value is StoredEntry {
   if (!value || typeof value !== 'object') return false
   const entry = value as Record<string, unknown>
   return (
+    typeof entry.id === 'string' &&
     typeof entry.key === 'string' &&
+    (entry.variant === undefined || typeof entry.variant === 'string') &&
     typeof entry.url === 'string' &&
     typeof entry.refresh_at === 'number' &&
     typeof entry.expires_at === 'number'

@@ -4,6 +4,7 @@
  */
 import type { ImageRateLimit } from './imageProbe'
 import { proxyUrl, redirectUrl } from './keys'
+import { ORIGINAL, type VariantSpec } from './variants'
 
 /**
  * How the browser gets the bytes:
@@ -38,13 +39,44 @@ export function firstSource(mode: SmartImageMode): SmartImageSource {
   return 'signed'
 }
 
+/** `url` with `params` appended (those not undefined), in order. */
+function withParams(url: string, params: Record<string, string | number | undefined>): string {
+  const query = Object.entries(params)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+    .map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`)
+    .join('&')
+  if (!query) return url
+  return `${url}${url.includes('?') ? '&' : '?'}${query}`
+}
+
 /**
- * The URL of a source that needs no resolve. `attempt` (tries used so far) makes each retry of a
- * redirect a new URL: a browser may have cached the 302 to the URL that just failed.
+ * `w`/`f` of a stable URL. Its format is `auto`: the `<img>` request's own `Accept` picks
+ * AVIF or WebP (the server answers with `Vary: Accept`).
  */
-export function stableUrl(source: 'redirect' | 'proxy', key: string, attempt = 0): string {
-  if (source === 'proxy') return proxyUrl(key)
-  return attempt ? `${redirectUrl(key)}?retry=${attempt}` : redirectUrl(key)
+function variantParams(variant: VariantSpec): { w?: number; f?: string } {
+  if (variant.width === null && variant.format === 'original') return {}
+  return { w: variant.width ?? undefined, f: variant.format === 'original' ? 'original' : 'auto' }
+}
+
+/**
+ * The URL of a source that needs no resolve (`/i/<key>?w=&f=`, `/p/<key>?w=&f=`). `attempt`
+ * (tries used so far) makes each retry of a redirect a new URL: a browser may have cached the
+ * 302 to the URL that just failed.
+ */
+export function stableUrl(
+  source: 'redirect' | 'proxy',
+  key: string,
+  attempt = 0,
+  variant: VariantSpec = ORIGINAL,
+): string {
+  const params = variantParams(variant)
+  if (source === 'proxy') return withParams(proxyUrl(key), params)
+  return withParams(redirectUrl(key), { ...params, retry: attempt || undefined })
+}
+
+/** The proxy fallback after a failure: its variant, and the object's version (`keys.proxyUrl`). */
+export function proxyFallbackUrl(key: string, etag: string | null, variant: VariantSpec = ORIGINAL) {
+  return withParams(proxyUrl(key, etag), variantParams(variant))
 }
 
 /** Whether `mode`, its tries used up on `source`, may load the proxy instead. */

@@ -14,15 +14,15 @@ export class MemoryLru {
     return this.map.size
   }
 
-  /** The entry for `key`, without changing its recency. */
-  peek(key: string): StoredEntry | undefined {
-    return this.map.get(key)
+  /** The entry of `id` (see `cacheId`), without changing its recency. */
+  peek(id: string): StoredEntry | undefined {
+    return this.map.get(id)
   }
 
   /** Marks `entry` as most recently used. */
   bump(entry: StoredEntry): void {
-    this.map.delete(entry.key)
-    this.map.set(entry.key, entry)
+    this.map.delete(entry.id)
+    this.map.set(entry.id, entry)
   }
 
   /** Stores `entry` as most recently used, dropping the least recently used beyond the bound. */
@@ -35,8 +35,8 @@ export class MemoryLru {
     }
   }
 
-  delete(key: string): void {
-    this.map.delete(key)
+  delete(id: string): void {
+    this.map.delete(id)
   }
 
   clear(): void {

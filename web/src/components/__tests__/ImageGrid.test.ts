@@ -33,6 +33,7 @@ function listing(total: number) {
 const resolver = {
   resolve: vi.fn(() => new Promise(() => {})), // images stay "resolving": the grid is under test
   invalidate: vi.fn(async () => {}),
+  seed: vi.fn(),
 } as unknown as Resolver
 
 function mountGrid(props: Record<string, unknown>, imageResolver: Resolver = resolver) {
@@ -170,11 +171,13 @@ describe('ImageGrid', () => {
     const viewer = document.querySelector('.el-image-viewer__wrapper')
     expect(viewer).not.toBeNull()
     const current = () => document.querySelector<HTMLImageElement>('.el-image-viewer__img')?.getAttribute('src')
-    expect(current()).toBe('/i/albums/002.png')
+    // A large variant (happy-dom's 1024 px window snaps to 1280), and the original a link away.
+    expect(current()).toBe('/i/albums/002.png?w=1280&f=auto')
+    expect(document.querySelector('[data-testid="viewer-original"]')?.getAttribute('href')).toBe('/i/albums/002.png')
 
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', code: 'ArrowRight', bubbles: true }))
     await flushPromises()
-    expect(current()).toBe('/i/albums/003.png')
+    expect(current()).toBe('/i/albums/003.png?w=1280&f=auto')
 
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', code: 'Escape', bubbles: true }))
     await flushPromises()
@@ -188,7 +191,7 @@ describe('ImageGrid', () => {
     await flushPromises()
     await wrapper.findAll('[data-testid="image-card-button"]')[0]?.trigger('click')
     await flushPromises()
-    expect(document.querySelector('.el-image-viewer__img')?.getAttribute('src')).toBe('/p/albums/000.png')
+    expect(document.querySelector('.el-image-viewer__img')?.getAttribute('src')).toBe('/p/albums/000.png?w=1280&f=auto')
   })
 
   it('moves focus between cards with arrow keys (one card in the tab order)', async () => {

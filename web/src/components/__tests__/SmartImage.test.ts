@@ -5,6 +5,7 @@ import { h } from 'vue'
 import { DeliveryLimit } from '@/utils/imageProbe'
 import { deliveryLimitKey, imageResolverKey } from '@/utils/imageServices'
 import { ResolveError, type Resolver } from '@/utils/resolver'
+import { ORIGINAL } from '@/utils/variants'
 
 import { MockIntersectionObserver } from '../../../tests/intersectionObserver'
 import SmartImage from '../SmartImage.vue'
@@ -97,7 +98,7 @@ describe('SmartImage', () => {
 
     MockIntersectionObserver.intersect([root().element], true)
     await flushPromises()
-    expect(resolver.resolve).toHaveBeenCalledExactlyOnceWith('cats/tom.jpg', { refresh: false })
+    expect(resolver.resolve).toHaveBeenCalledExactlyOnceWith('cats/tom.jpg', { refresh: false, variant: ORIGINAL })
     expect(root().attributes('data-state')).toBe('loading')
     expect(wrapper.get('img').attributes('src')).toBe('/objects/cats/tom.jpg?sig=1')
 
@@ -181,10 +182,10 @@ describe('SmartImage', () => {
       const { wrapper, resolver, root } = mountImage({ lazy: false })
       await vi.advanceTimersByTimeAsync(0)
       await wrapper.get('img').trigger('error')
-      expect(resolver.invalidate).toHaveBeenCalledWith('cats/tom.jpg')
+      expect(resolver.invalidate).toHaveBeenCalledWith('cats/tom.jpg', ORIGINAL)
       expect(root().attributes('data-state')).toBe('resolving')
       await vi.advanceTimersByTimeAsync(1000)
-      expect(resolver.resolve).toHaveBeenLastCalledWith('cats/tom.jpg', { refresh: true })
+      expect(resolver.resolve).toHaveBeenLastCalledWith('cats/tom.jpg', { refresh: true, variant: ORIGINAL })
     } finally {
       vi.useRealTimers()
     }

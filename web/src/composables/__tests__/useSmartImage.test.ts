@@ -6,6 +6,7 @@ import type { CachedUrl } from '@/utils/imageCache'
 import type { ErrorCode } from '@/api/types'
 import { DeliveryLimit } from '@/utils/imageProbe'
 import { ResolveError, Resolver, type FetchBatch, type ResolveOptions } from '@/utils/resolver'
+import { ORIGINAL } from '@/utils/variants'
 
 import {
   ImageLoadError,
@@ -115,7 +116,7 @@ describe('useSmartImage', () => {
       expect(resolver.resolve).toHaveBeenCalledTimes(calls)
       await vi.advanceTimersByTimeAsync(1)
       expect(resolver.resolve).toHaveBeenCalledTimes(calls + 1)
-      expect(resolver.resolve).toHaveBeenLastCalledWith('dir/a b.png', { refresh: true })
+      expect(resolver.resolve).toHaveBeenLastCalledWith('dir/a b.png', { refresh: true, variant: ORIGINAL })
       await flush()
       expect(image.state.value).toBe('loading')
       expect(image.src.value).toBe(`/objects/dir/a b.png?v=${index + 2}`)
@@ -142,7 +143,7 @@ describe('useSmartImage', () => {
     expect(image.src.value).toBeUndefined() // the failed URL is not fetched again
     expect(image.attempt.value).toBe(0)
     expect(image.error.value).toBeNull()
-    expect(resolver.resolve).toHaveBeenLastCalledWith('dir/a b.png', { refresh: false })
+    expect(resolver.resolve).toHaveBeenLastCalledWith('dir/a b.png', { refresh: false, variant: ORIGINAL })
     await flush()
     expect(image.src.value).toBe('/objects/dir/a b.png?v=5')
     image.onImageError(image.loadId.value)
@@ -190,7 +191,7 @@ describe('useSmartImage', () => {
         const { fetchBatch, resolver } = refusing(code)
         const image = setup('private/a.png', { resolver })
         await vi.advanceTimersByTimeAsync(60_000)
-        expect(fetchBatch).toHaveBeenCalledExactlyOnceWith(['private/a.png'], false)
+        expect(fetchBatch).toHaveBeenCalledExactlyOnceWith(['private/a.png'], false, ORIGINAL)
         expect(image.state.value).toBe('error')
         expect(image.error.value).toMatchObject({ name: 'ResolveError', code })
         expect(image.src.value).toBeUndefined()
@@ -313,7 +314,7 @@ describe('useSmartImage', () => {
     image.onImageLoad(image.loadId.value)
     key.value = 'b.png'
     await nextTick()
-    expect(image.resolver.resolve).toHaveBeenLastCalledWith('b.png', { refresh: false })
+    expect(image.resolver.resolve).toHaveBeenLastCalledWith('b.png', { refresh: false, variant: ORIGINAL })
     await flush()
     expect(image.state.value).toBe('loading')
     expect(image.src.value).toBe('/objects/b.png?v=2')
@@ -330,7 +331,7 @@ describe('useSmartImage', () => {
       expect(resolver.resolve).toHaveBeenCalledTimes(1)
       await vi.advanceTimersByTimeAsync(1)
       expect(resolver.resolve).toHaveBeenCalledTimes(2)
-      expect(resolver.resolve).toHaveBeenLastCalledWith('a.png', { bypassCache: true })
+      expect(resolver.resolve).toHaveBeenLastCalledWith('a.png', { bypassCache: true, variant: ORIGINAL })
       await flush()
       expect(image.src.value).toBe('/objects/a.png?v=2')
       expect(image.state.value).toBe('loaded') // no placeholder flash

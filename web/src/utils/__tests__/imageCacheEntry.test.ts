@@ -28,7 +28,7 @@ describe('imageCacheEntry', () => {
 
   it('stores an access time and strips it again for callers', () => {
     const stored = toStoredEntry({ ...entry, junk: true } as CachedUrl, 42)
-    expect(stored).toEqual({ ...entry, accessed_at: 42 })
+    expect(stored).toEqual({ ...entry, id: 'a.png', accessed_at: 42 })
     expect(publicView(stored)).toEqual(entry)
   })
 
@@ -44,7 +44,8 @@ describe('imageCacheEntry', () => {
   })
 
   it('rejects stored values that lack an entry field', () => {
-    expect(isStoredEntry({ ...entry, accessed_at: 1 })).toBe(true)
+    expect(isStoredEntry({ ...entry, id: 'a.png', accessed_at: 1 })).toBe(true)
+    expect(isStoredEntry({ ...entry, accessed_at: 1 })).toBe(false) // a version-1 entry: no id
     expect(isStoredEntry(null)).toBe(false)
     expect(isStoredEntry('a.png')).toBe(false)
     expect(isStoredEntry({ ...entry, url: 7 })).toBe(false)

@@ -5,7 +5,7 @@ import { MemoryLru } from '../memoryLru'
 
 function stored(key: string, refreshAt = 1000): StoredEntry {
   const url = `/o/${key}`
-  return { key, url, expires_at: refreshAt + 3600, refresh_at: refreshAt, etag: null, accessed_at: 0 }
+  return { id: key, key, url, expires_at: refreshAt + 3600, refresh_at: refreshAt, etag: null, accessed_at: 0 }
 }
 
 describe('MemoryLru', () => {

@@ -76,9 +76,9 @@ describe('Resolver', () => {
     const gate = new Promise<void>((resolve) => (release = resolve))
     const { calls, fetchBatch } = fakeBackend()
     const resolver = new Resolver({
-      fetchBatch: async (keys, refresh) => {
+      fetchBatch: async (keys, refresh, variant) => {
         await gate
-        return fetchBatch(keys, refresh)
+        return fetchBatch(keys, refresh, variant)
       },
     })
 
