@@ -8,6 +8,10 @@ Swagger UI set `style` attributes; styles cannot run code). Images may come from
 the storage's (or CDN's) origin, and `data:`/`blob:` for placeholders. Every other response
 (JSON, image bytes) gets `default-src 'none'` with `sandbox`: an SVG from the bucket opened on
 its own cannot run a script in this origin.
+
+The image service worker (`/sw.js`) runs under the policy of its own script's response, not
+the page's: it may fetch from this origin and the store's (it passes image loads and the URL
+JSON through), and nothing else. Pages allow it with `worker-src 'self'`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from flask import Flask, Response, request
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 NOT_A_PAGE = "default-src 'none'; frame-ancestors 'none'; sandbox"
 HSTS = "max-age=31536000"
+WORKER_SCRIPT = "/sw.js"
 
 
 def _script_hashes(html: bytes) -> list[str]:
@@ -42,6 +47,7 @@ def page_policy(image_origin: str, html: bytes) -> str:
             "style-src 'self' 'unsafe-inline'",
             f"img-src {images}",
             f"connect-src 'self' {image_origin}".rstrip(),
+            "worker-src 'self'",
             "font-src 'self' data:",
             "object-src 'none'",
             "base-uri 'self'",
@@ -49,6 +55,11 @@ def page_policy(image_origin: str, html: bytes) -> str:
             "frame-ancestors 'none'",
         ]
     )
+
+
+def worker_policy(image_origin: str) -> str:
+    """The service worker's own policy: fetches to this origin and the store's, nothing more."""
+    return "; ".join(["default-src 'none'", f"connect-src 'self' {image_origin}".rstrip()])
 
 
 def init_app(app: Flask, image_origin: str) -> None:
@@ -64,6 +75,8 @@ def init_app(app: Flask, image_origin: str) -> None:
             # no inline script, so its policy allows none.
             html = b"" if response.direct_passthrough else response.get_data()
             headers["Content-Security-Policy"] = page_policy(image_origin, html)
+        elif request.path == WORKER_SCRIPT and response.status_code == 200:
+            headers["Content-Security-Policy"] = worker_policy(image_origin)
         else:
             headers.setdefault("Content-Security-Policy", NOT_A_PAGE)
         return response
