@@ -34,6 +34,7 @@ MODULES = [
     "bench_fuzz",
     "bench_limits",
     "bench_variants",
+    "bench_rollover",
 ]
 
 

@@ -23,6 +23,8 @@ DB_PRE_SMALL = 10
 DB_PRE_LARGE = 11
 DB_SOAK = 12
 DB_LIMITS = 13
+DB_ROLLOVER = 14  # row 14: its one-day-window node
+DB_ROLLOVER_SHORT = 15  # row 14b: its 10 s-window node
 
 
 @dataclass
