@@ -209,6 +209,9 @@ def test_turned_off_the_next_page_load_unregisters_it_and_deletes_its_caches(hol
     sw_page.reload()  # a page loaded after the unregistration is not controlled
     shown(sw_page)
     assert sw_page.evaluate("() => navigator.serviceWorker.controller") is None
+    # The database goes once the worker lets go of it, and is not created again.
+    sw_page.wait_for_function("async () => !(await indexedDB.databases()).some((d) => d.name === 'image-bytes')")
+    sw_page.wait_for_timeout(1000)
     assert sw_page.evaluate("async () => (await indexedDB.databases()).map((d) => d.name)").count("image-bytes") == 0
     status, _ = stack.api("GET", "/sw.js")
     assert status == 404

@@ -38,7 +38,7 @@ interface WorkerSchema extends DBSchema {
 
 export type WorkerDb = IDBPDatabase<WorkerSchema>
 
-/** Opens the database; `onBlocking` when another context wants it deleted or upgraded. */
+/** Opens the database; `onBlocking` when another context wants it deleted (the page turning the worker off). */
 export function openWorkerDb(onBlocking: () => void = () => {}): Promise<WorkerDb> {
   return openDB<WorkerSchema>(DB_NAME, DB_VERSION, {
     blocking: onBlocking,

@@ -33,6 +33,7 @@ export class ImageStore {
   private touching: Promise<void> | null = null
   private trimming: Promise<void> | null = null
   private dbPromise: Promise<db.WorkerDb> | null = null
+  private closed = false
   private readonly maxUrls: number
   private readonly now: () => number
 
@@ -43,13 +44,18 @@ export class ImageStore {
   }
 
   private db(): Promise<db.WorkerDb> {
+    if (this.closed) return Promise.reject(new Error('the image cache was turned off'))
     this.dbPromise ??= (this.options.openDb ?? db.openWorkerDb)(() => this.closeDb())
     return this.dbPromise
   }
 
-  /** Lets the page delete the database (turning the worker off); the next use opens it again. */
+  /**
+   * The page deletes the database (the worker is turned off): close it, and never open it again
+   * in this worker, which would create it anew; image loads then go to the network.
+   */
   private closeDb(): void {
     const opened = this.dbPromise
+    this.closed = true
     this.dbPromise = null
     this.known.clear()
     void opened?.then((database) => database.close()).catch(() => {})

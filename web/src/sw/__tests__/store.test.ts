@@ -158,4 +158,13 @@ describe('ImageStore', () => {
     await store.trim()
     expect(await newStore().identityOf(found.url)).toBeUndefined()
   })
+
+  it('lets the page delete its database (turned off) and never creates it again', async () => {
+    const store = newStore()
+    const found = learned('a.jpg', 's')
+    await store.learn([found])
+    await new Promise((resolve) => (indexedDB.deleteDatabase('image-bytes').onsuccess = resolve))
+    await expect(store.identityOf(found.url)).rejects.toThrow()
+    expect(await indexedDB.databases()).toEqual([])
+  })
 })
