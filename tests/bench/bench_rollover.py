@@ -16,7 +16,10 @@ worker's answers do not show as network bytes in the page's CDP events, so those
 counted where they are fetched: Playwright reports the worker's own requests
 (`request.service_worker`), whose body sizes are summed for `/objects/` URLs; the page's image
 responses are also tallied by CDP `serviceWorkerResponseSource` (`cache-storage` = the worker's
-cache, `network`/`http-cache` = fetched by the worker).
+cache, `network`/`http-cache` = fetched by the worker). The emulation applies to the page's
+target: the worker's own fetches (on the first visit only) are not throttled. The reference of
+14b is what a browser without the worker would download: the same images at their new URLs,
+fetched once more by the bench after the measured load.
 """
 
 from __future__ import annotations
