@@ -1,4 +1,4 @@
-"""Rows 14 and 14b: image bytes across URL rollover, with the image service worker (web/src/sw/).
+"""Rows 17 and 17b: image bytes across URL rollover, with the image service worker (web/src/sw/).
 
 The photo album gallery (`/?prefix=demo/photos/`, 3000x2000 JPEGs of 1-1.8 MB) in real
 Chromium, network emulated on the page (CDP `Network.emulateNetworkConditions`: 100 ms RTT,
@@ -18,7 +18,7 @@ counted where they are fetched: Playwright reports the worker's own requests
 responses are also tallied by CDP `serviceWorkerResponseSource` (`cache-storage` = the worker's
 cache, `network`/`http-cache` = fetched by the worker). The emulation applies to the page's
 target: the worker's own fetches (on the first visit only) are not throttled. The reference of
-14b is what a browser without the worker would download: the same images at their new URLs,
+17b is what a browser without the worker would download: the same images at their new URLs,
 fetched once more by the bench after the measured load.
 """
 
@@ -36,7 +36,7 @@ from .context import DB_ROLLOVER, DB_ROLLOVER_SHORT, Context
 from .node import Node
 from .results import Result
 
-ROW = "14"
+ROW = "17"
 NAME = "Image bytes across URL rollover"
 ALBUM = "/?prefix=demo/photos/"
 SHORT_WINDOW = 10  # seconds, the shortest the settings allow
