@@ -25,7 +25,6 @@ from flask import Flask, Response, request
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 NOT_A_PAGE = "default-src 'none'; frame-ancestors 'none'; sandbox"
 HSTS = "max-age=31536000"
-WORKER_SCRIPT = "/sw.js"
 
 
 def _script_hashes(html: bytes) -> list[str]:
@@ -58,7 +57,8 @@ def page_policy(image_origin: str, html: bytes) -> str:
 
 
 def worker_policy(image_origin: str) -> str:
-    """The service worker's own policy: fetches to this origin and the store's, nothing more."""
+    """The service worker's own policy (set by its route, so the sandboxed default stays off
+    it): fetches to this origin and the store's, nothing more."""
     return "; ".join(["default-src 'none'", f"connect-src 'self' {image_origin}".rstrip()])
 
 
@@ -75,8 +75,6 @@ def init_app(app: Flask, image_origin: str) -> None:
             # no inline script, so its policy allows none.
             html = b"" if response.direct_passthrough else response.get_data()
             headers["Content-Security-Policy"] = page_policy(image_origin, html)
-        elif request.path == WORKER_SCRIPT and response.status_code == 200:
-            headers["Content-Security-Policy"] = worker_policy(image_origin)
         else:
             headers.setdefault("Content-Security-Policy", NOT_A_PAGE)
         return response

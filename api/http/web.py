@@ -18,6 +18,7 @@ from ..keys import InvalidKey
 from ..storage import StorageError
 from . import context, variant_args
 from .images import list_page
+from .security_headers import worker_policy
 
 log = logging.getLogger(__name__)
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
@@ -93,6 +94,7 @@ def service_worker():
         abort(404)
     response = send_from_directory(_dist(), "sw.js", mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Security-Policy"] = worker_policy(context.storage().url_origin)
     return response
 
 
