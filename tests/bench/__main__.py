@@ -37,6 +37,7 @@ MODULES = [
     "bench_failover",
     "bench_cluster",
     "bench_nodes",
+    "bench_rollover",
     "bench_gallery_speed",
 ]
 
