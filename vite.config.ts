@@ -4,7 +4,7 @@ import vue from '@vitejs/plugin-vue'
 import AutoImport from 'unplugin-auto-import/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 import Components from 'unplugin-vue-components/vite'
-import { build, defineConfig, type Plugin } from 'vite'
+import { defineConfig } from 'vite'
 
 /** Backend that `npm run dev` proxies to (the Flask app on :8080 by default). */
 const backend = process.env.VITE_BACKEND ?? 'http://127.0.0.1:8080'
@@ -22,37 +22,6 @@ const backendPaths = [
   '/metrics',
 ]
 
-/**
- * The service worker (web/src/sw/) as its own classic script at `dist/sw.js`: not hashed, since
- * its URL is its identity to the browser (Flask serves it `no-cache`), and one self-contained
- * IIFE, since a module worker or a chunk shared with the app would tie it to hashed files that
- * the next deploy removes. Built after the app, into the same folder.
- */
-function serviceWorker(): Plugin {
-  return {
-    name: 'image-url-cache:service-worker',
-    apply: 'build',
-    async closeBundle() {
-      await build({
-        configFile: false,
-        logLevel: 'warn',
-        build: {
-          outDir: fileURLToPath(new URL('./web/dist', import.meta.url)),
-          emptyOutDir: false,
-          copyPublicDir: false,
-          target: 'es2022',
-          lib: {
-            entry: fileURLToPath(new URL('./web/src/sw/index.ts', import.meta.url)),
-            formats: ['iife'],
-            name: 'imageBytesWorker',
-            fileName: () => 'sw.js',
-          },
-        },
-      })
-    },
-  }
-}
-
 export default defineConfig({
   root: fileURLToPath(new URL('./web', import.meta.url)),
   base: '/',
@@ -62,7 +31,6 @@ export default defineConfig({
   },
   plugins: [
     vue(),
-    serviceWorker(),
     // Element Plus on demand: only the components a chunk uses end up in it, styles included.
     // Vue APIs are imported explicitly; only ElMessage / ElMessageBox are auto-imported.
     AutoImport({

@@ -256,12 +256,6 @@ class Settings:
     first_page_limit: int = _env(
         _int(0), 60, "Images of the first page embedded in index.html (0: none; the app fetches it)."
     )
-    service_worker: bool = _env(
-        _bool,
-        True,
-        "Serve `/sw.js`, the browser cache of image bytes by (key, etag, variant); false: pages "
-        "unregister it and delete its caches.",
-    )
     allowed_key_prefixes: tuple[str, ...] = _env(_csv, (), "Comma-separated key prefixes allowed (empty: all).")
     cors_origins: tuple[str, ...] = _env(_csv, (), "Comma-separated origins allowed by CORS (`*` for any).")
     cors_admin: bool = _env(

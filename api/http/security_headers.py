@@ -8,10 +8,6 @@ Swagger UI set `style` attributes; styles cannot run code). Images may come from
 the storage's (or CDN's) origin, and `data:`/`blob:` for placeholders. Every other response
 (JSON, image bytes) gets `default-src 'none'` with `sandbox`: an SVG from the bucket opened on
 its own cannot run a script in this origin.
-
-The image service worker (`/sw.js`) runs under the policy of its own script's response, not
-the page's: it may fetch from this origin and the store's (it passes image loads and the URL
-JSON through), and nothing else. Pages allow it with `worker-src 'self'`.
 """
 
 from __future__ import annotations
@@ -48,7 +44,6 @@ def page_policy(image_origin: str, html: bytes) -> str:
             "style-src 'self' 'unsafe-inline'",
             f"img-src {images}",
             f"connect-src 'self' {image_origin}".rstrip(),
-            "worker-src 'self'",
             "font-src 'self' data:",
             "object-src 'none'",
             "base-uri 'self'",
@@ -56,12 +51,6 @@ def page_policy(image_origin: str, html: bytes) -> str:
             "frame-ancestors 'none'",
         ]
     )
-
-
-def worker_policy(image_origin: str) -> str:
-    """The service worker's own policy (set by its route, so the sandboxed default stays off
-    it): fetches to this origin and the store's, nothing more."""
-    return "; ".join(["default-src 'none'", f"connect-src 'self' {image_origin}".rstrip()])
 
 
 def init_app(app: Flask, image_origin: str) -> None:

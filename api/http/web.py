@@ -21,7 +21,6 @@ from ..keys import InvalidKey
 from ..storage import StorageError
 from . import context, variant_args
 from .images import list_page
-from .security_headers import worker_policy
 
 log = logging.getLogger(__name__)
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
@@ -31,7 +30,6 @@ FIRST_PAGE_FORMAT = "auto"  # the navigation's Accept names the formats its imag
 # About the first row or two of the grid at common viewports: preloading more competes with the
 # bundle for bandwidth, and the app starts the rest as soon as it runs anyway.
 FIRST_PAGE_PRELOADS = 8
-SERVICE_WORKER_META = '<meta name="service-worker" content="{}">'
 
 bp = Blueprint("web", __name__)
 
@@ -86,7 +84,6 @@ def _index(gallery: bool = False):
     if not index.exists():
         abort(404, "the web app is not built: run `make run` (or `npm run build`)")
     html = index.read_text(encoding="utf-8")
-    html = html.replace("</head>", service_worker_meta() + "</head>", 1)
     payload = first_page() if gallery else None
     if payload is not None:
         html = html.replace("</head>", _preloads(payload) + _script(payload) + "</head>", 1)
@@ -94,25 +91,6 @@ def _index(gallery: bool = False):
     response.headers["Cache-Control"] = "no-cache"
     if payload is not None:
         response.vary.add("Accept")  # the embedded URLs' format follows Accept
-    return response
-
-
-def service_worker_meta() -> str:
-    """Tells the page to register the image service worker (`on`) or to remove it (`off`)."""
-    return SERVICE_WORKER_META.format("on" if context.settings().service_worker else "off")
-
-
-@bp.route("/sw.js")
-def service_worker():
-    """The image service worker (web/src/sw/), scope `/`. Not hashed and `no-cache`: the
-    browser compares it at every update check, so a new build takes over at the next visit.
-    404 when SERVICE_WORKER is off: pages then unregister it (`utils/serviceWorker.ts`)."""
-    script = _dist() / "sw.js"
-    if not context.settings().service_worker or not script.is_file():
-        abort(404)
-    response = send_from_directory(_dist(), "sw.js", mimetype="text/javascript")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["Content-Security-Policy"] = worker_policy(context.storage().url_origin)
     return response
 
 

@@ -37,7 +37,6 @@ MODULES = [
     "bench_failover",
     "bench_cluster",
     "bench_nodes",
-    "bench_rollover",
     "bench_gallery_speed",
 ]
 

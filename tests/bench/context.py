@@ -14,8 +14,6 @@ from .redis_server import RedisServer
 
 # Redis dbs: each row keeps to its own so none sees another's keys.
 DB_NODE = 0  # the shared API node (rows 1, 2, 8)
-DB_ROLLOVER = 1  # row 17: its one-day-window node
-DB_ROLLOVER_SHORT = 2  # row 17b: its 10 s-window node
 DB_NAIVE = 5
 DB_NAIVE_NODE = 6
 DB_MEMORY = 7

@@ -15,7 +15,6 @@ async function start() {
   const app = createApp(App)
   app.use(createAppRouter())
   app.mount('#app')
-  if (import.meta.env.PROD) void import('./utils/serviceWorker').then((sw) => sw.setUpServiceWorker())
 }
 
 void start()
