@@ -175,16 +175,26 @@ def _session(browser, url: str, timeout: float) -> tuple[dict, dict]:
     return cold, warm
 
 
-def run(ctx: Context) -> Result:
-    chromium = ctx.options.tools.get("chromium")
-    if not chromium:
-        return Result(ROW, NAME, skipped="Chromium not found at /usr/bin/chromium (apt-get install -y chromium)")
+def browser_missing(ctx: Context) -> str | None:
+    """Why a browser row cannot run here (no Chromium, no built app, no Playwright), or None."""
+    if not ctx.options.tools.get("chromium"):
+        return "Chromium not found at /usr/bin/chromium (apt-get install -y chromium)"
     if not (ROOT / "web" / "dist" / "index.html").exists():
-        return Result(ROW, NAME, skipped="web app not built (web/dist missing: npm run build)")
+        return "web app not built (web/dist missing: npm run build)"
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
-        return Result(ROW, NAME, skipped="Playwright for Python is not installed")
+        return "Playwright for Python is not installed"
+    return None
+
+
+def run(ctx: Context) -> Result:
+    missing = browser_missing(ctx)
+    if missing:
+        return Result(ROW, NAME, skipped=missing)
+    chromium = ctx.options.tools["chromium"]
+    from playwright.sync_api import sync_playwright
+
     node = ctx.node()
     timeout = ctx.pick(60, 40)
     with sync_playwright() as p:

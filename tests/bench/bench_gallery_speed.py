@@ -26,8 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from e2e.browser import CHROMIUM_ARGS
 
-from . import ROOT
-from .bench_browser import LCP_SCRIPT, Traffic
+from .bench_browser import LCP_SCRIPT, Traffic, browser_missing
 from .context import DB_GALLERY, Context
 from .node import Node
 from .results import Result
@@ -145,15 +144,12 @@ def _plain(browser, base: str, count: int, timeout: float, width: int | None = N
 
 
 def run(ctx: Context) -> Result:
-    chromium = ctx.options.tools.get("chromium")
-    if not chromium:
-        return Result(ROW, NAME, skipped="Chromium not found at /usr/bin/chromium (apt-get install -y chromium)")
-    if not (ROOT / "web" / "dist" / "index.html").exists():
-        return Result(ROW, NAME, skipped="web app not built (web/dist missing: npm run build)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return Result(ROW, NAME, skipped="Playwright for Python is not installed")
+    missing = browser_missing(ctx)
+    if missing:
+        return Result(ROW, NAME, skipped=missing)
+    chromium = ctx.options.tools["chromium"]
+    from playwright.sync_api import sync_playwright
+
     from api.demo_photos import generate_photos
 
     data_dir = ctx.work / "gallery-speed"
